@@ -1,0 +1,113 @@
+// All server settings in one validated place: environment variables, optionally a JSON/YAML file
+// named by DOSTUP_CONFIG (env wins over the file). Every default is documented here and in the README;
+// a bad value stops the start with a message naming the variable, and insecure choices are warned about.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])
+  .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
+
+export const ConfigSchema = z
+  .object({
+    /** TCP port of the HTTP server. */
+    PORT: intFrom(0, 65535).default(8080),
+    /** Bind address; loopback by default so a fresh install is not exposed by accident. */
+    HOST: z.string().min(1).default('127.0.0.1'),
+    /** Public base URL of the default realm created on first start. */
+    DOSTUP_PUBLIC_URL: z.string().url().optional(),
+    /** Folder for the embedded database (PGlite) and the generated admin token. */
+    DOSTUP_DATA_DIR: z.string().min(1).default('./data'),
+    /** postgres://… switches storage from embedded PGlite to a PostgreSQL server. */
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
+      .optional(),
+    /** Pool size per node for PostgreSQL. */
+    DATABASE_POOL_MAX: intFrom(1, 200).default(10),
+    /** redis://… moves rate-limit counters (and session revocation news) to Redis, for several nodes. */
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+      .optional(),
+    /** Admin API bearer token; when unset one is generated into the data dir on first start. */
+    DOSTUP_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+    /** Realm created on first start when no realm exists. */
+    DOSTUP_DEFAULT_REALM: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/)
+      .default('main'),
+    /** argon2id cost (OWASP: m=19 MiB, t=2, p=1). */
+    ARGON2_MEMORY_KIB: intFrom(8192, 1024 * 1024).default(19456),
+    ARGON2_ITERATIONS: intFrom(1, 20).default(2),
+    ARGON2_PARALLELISM: intFrom(1, 16).default(1),
+    /** Sign-in attempts per account per 15 minutes before 429. */
+    RATE_SIGNIN_PER_ACCOUNT: intFrom(1, 100000).default(10),
+    /** Sign-in attempts per IP per minute before 429. */
+    RATE_SIGNIN_PER_IP: intFrom(1, 1000000).default(60),
+    /** How long a node may keep trusting a cached session (ms): the bound on cross-node revocation. */
+    SESSION_CACHE_MS: intFrom(0, 60000).default(2000),
+    /** Trust X-Forwarded-For from a reverse proxy (only behind one you run). */
+    TRUST_PROXY: bool.default(false),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .strict();
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Read config from `env` (and the file named by DOSTUP_CONFIG). Throws ConfigError naming each bad key. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const keys = Object.keys(ConfigSchema.shape);
+  let fromFile: Record<string, unknown> = {};
+  if (env.DOSTUP_CONFIG) {
+    try {
+      const parsed = parseYaml(readFileSync(env.DOSTUP_CONFIG, 'utf8')) as unknown;
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) fromFile = parsed as Record<string, unknown>;
+      else throw new Error('the file must hold an object of settings');
+    } catch (e) {
+      throw new ConfigError([`DOSTUP_CONFIG (${env.DOSTUP_CONFIG}): ${(e as Error).message}`]);
+    }
+  }
+  const raw: Record<string, unknown> = { ...fromFile };
+  for (const k of keys) {
+    const v = env[k];
+    if (v !== undefined && v !== '') raw[k] = v;
+  }
+  const res = ConfigSchema.safeParse(raw);
+  if (!res.success) {
+    throw new ConfigError(res.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`));
+  }
+  return { ...res.data, DOSTUP_DATA_DIR: path.resolve(res.data.DOSTUP_DATA_DIR) };
+}
+
+export function publicUrl(cfg: Config): string {
+  if (cfg.DOSTUP_PUBLIC_URL) return cfg.DOSTUP_PUBLIC_URL.replace(/\/$/, '');
+  const host = cfg.HOST === '0.0.0.0' || cfg.HOST === '::' ? 'localhost' : cfg.HOST;
+  return `http://${host === '127.0.0.1' ? 'localhost' : host}:${cfg.PORT}`;
+}
+
+/** Start-up warnings about settings that are unsafe for production. */
+export function insecureSettings(cfg: Config): string[] {
+  const w: string[] = [];
+  const url = new URL(publicUrl(cfg));
+  if (url.protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)) {
+    w.push(`DOSTUP_PUBLIC_URL ${url.origin} is plain http outside localhost: session cookies cannot be Secure`);
+  }
+  if (cfg.ARGON2_MEMORY_KIB < 19456 || cfg.ARGON2_ITERATIONS < 2) {
+    w.push('argon2id parameters are below the OWASP minimum (m=19456 KiB, t=2)');
+  }
+  if (cfg.HOST !== '127.0.0.1' && cfg.HOST !== 'localhost' && !cfg.DATABASE_URL) {
+    w.push(`listening on ${cfg.HOST} with the embedded database: fine for a trial, use DATABASE_URL for production`);
+  }
+  return w;
+}

@@ -1,0 +1,72 @@
+// The login flow service: runs the method for the current state and decides the next one.
+// Today a correct password completes the flow in one step and no flow row is written (a GET of the
+// sign-in page must not cost a database write, or bots could fill the table). When a realm adds a
+// step after the password (consent, second factor), the flow is persisted through the flow engine
+// and the response says `continue`.
+import type { DostupError } from '../../errors.ts';
+import { type PasswordLoginDeps, type PasswordLoginInput, verifyPasswordLogin } from '../../methods/password/login.ts';
+import type { RequestContext, Session, User } from '../../model.ts';
+import { completed, type Outcome, rejected } from '../../outcome.ts';
+import type { PasswordHasher, UsersRepo } from '../../ports.ts';
+import type { RealmPolicy } from '../../realm/policy-schema.ts';
+import type { SessionService } from '../../sessions/session-service.ts';
+import { loginMachine, type LoginState } from './state.ts';
+import { move } from '../machine.ts';
+
+export interface LoginServiceDeps extends PasswordLoginDeps {
+  users: UsersRepo;
+  hasher: PasswordHasher;
+  sessions: SessionService;
+  /** Hash retention for rehashing: history is not touched by a rehash. */
+  onError?: (e: unknown) => void;
+}
+
+export interface SignedIn {
+  user: User;
+  session: Session;
+  /** The bearer/cookie value, given to the client once. */
+  token: string;
+}
+
+export interface LoginInput extends PasswordLoginInput {
+  remember: boolean;
+}
+
+export function createLoginService(deps: LoginServiceDeps) {
+  async function signInWithPassword(
+    realm: RealmPolicy,
+    input: LoginInput,
+    ctx: RequestContext,
+  ): Promise<Outcome<SignedIn> & { userId?: string | null }> {
+    let state: LoginState = loginMachine.initial;
+    const res = await verifyPasswordLogin(deps, realm, input, ctx);
+    if (!res.ok) {
+      state = move(loginMachine, state, 'awaiting_credentials');
+      return { ...rejected(res.error as DostupError), userId: res.userId };
+    }
+    const { passwordHash: _secret, ...user } = res.user;
+    if (res.needsRehash) {
+      // Parameters were raised (or the hash was imported from a legacy system): upgrade it now,
+      // while we have the plaintext. Failure here must not fail the sign-in.
+      deps.hasher
+        .hash(input.password)
+        .then((h) => deps.users.setPasswordHash(user.id, h, realm.password.historySize))
+        .catch((e) => deps.onError?.(e));
+    }
+    state = move(loginMachine, state, 'completed');
+    const issued = await deps.sessions.issue(user, realm, input.remember, ctx);
+    await deps.events.append({
+      realm: realm.name,
+      kind: 'signin.succeeded',
+      userId: user.id,
+      ip: ctx.ip,
+      userAgent: ctx.userAgent,
+      data: { method: 'password', remember: issued.session.remember, session: issued.session.id },
+    });
+    return completed({ user, session: issued.session, token: issued.token });
+  }
+
+  return { signInWithPassword };
+}
+
+export type LoginService = ReturnType<typeof createLoginService>;

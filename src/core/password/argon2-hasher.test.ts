@@ -1,0 +1,94 @@
+import { Algorithm, hash as rawHash } from '@node-rs/argon2';
+import { describe, expect, it } from 'vitest';
+import { DostupError } from '../errors.ts';
+import { ARGON2_DEFAULTS, createArgon2Hasher } from './argon2-hasher.ts';
+
+// Small parameters keep the suite fast; the defaults get one timing test of their own.
+const FAST = { memoryKiB: 1024, iterations: 1, parallelism: 1 };
+
+describe('createArgon2Hasher', () => {
+  const hasher = createArgon2Hasher(FAST);
+
+  it('hashes with argon2id and the given parameters, with a fresh salt each time', async () => {
+    const a = await hasher.hash('correct horse');
+    const b = await hasher.hash('correct horse');
+    expect(a).toMatch(/^\$argon2id\$v=19\$m=1024,t=1,p=1\$/);
+    expect(a).not.toBe(b);
+  });
+
+  it('verifies the right password and refuses a wrong one', async () => {
+    const h = await hasher.hash('correct horse');
+    expect(await hasher.verify(h, 'correct horse')).toEqual({ ok: true, needsRehash: false });
+    expect(await hasher.verify(h, 'correct horsE')).toEqual({ ok: false, needsRehash: false });
+    expect(await hasher.verify(h, '')).toEqual({ ok: false, needsRehash: false });
+  });
+
+  it('uses OWASP parameters by default', async () => {
+    expect(ARGON2_DEFAULTS).toEqual({ memoryKiB: 19_456, iterations: 2, parallelism: 1 });
+    expect(await createArgon2Hasher().hash('x')).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+  });
+
+  it('compares the NFKC form, so a decomposed ё matches a composed one', async () => {
+    const h = await hasher.hash('е\u0308жик');
+    expect((await hasher.verify(h, 'ёжик')).ok).toBe(true);
+  });
+
+  it.each([
+    ['memory', { ...FAST, memoryKiB: 2048 }],
+    ['iterations', { ...FAST, iterations: 2 }],
+    ['parallelism', { ...FAST, parallelism: 2 }],
+  ])('asks for a rehash when %s changed', async (_what, params) => {
+    const old = await hasher.hash('correct horse');
+    expect(await createArgon2Hasher(params).verify(old, 'correct horse')).toEqual({ ok: true, needsRehash: true });
+  });
+
+  it('asks for a rehash of an argon2i hash', async () => {
+    const old = await rawHash('correct horse', {
+      algorithm: Algorithm.Argon2i,
+      memoryCost: FAST.memoryKiB,
+      timeCost: FAST.iterations,
+      parallelism: FAST.parallelism,
+    });
+    expect(await hasher.verify(old, 'correct horse')).toEqual({ ok: true, needsRehash: true });
+  });
+
+  it.each([
+    '',
+    'not a hash',
+    '$argon2id$v=19$m=1024,t=1,p=1$bad$bad',
+    '$argon2id$v=19$m=1024,t=1,p=1$c29tZXNhbHQ',
+    '$2b$12$KIXQJ8H5yB6rj7p1tY0oVeZ9Qk8e4m6nJkz7vQv7lS6l5o5pW1Z6a',
+  ])('returns ok:false for the malformed hash %j, never throws', async (encoded) => {
+    await expect(hasher.verify(encoded, 'correct horse')).resolves.toEqual({ ok: false, needsRehash: false });
+  });
+
+  it('never hashes oversized input', async () => {
+    await expect(hasher.hash('a'.repeat(4097))).rejects.toBeInstanceOf(DostupError);
+    const h = await hasher.hash('a'.repeat(4096));
+    expect((await hasher.verify(h, 'a'.repeat(4096))).ok).toBe(true);
+    expect(await hasher.verify(h, 'a'.repeat(4097))).toEqual({ ok: false, needsRehash: false });
+    await expect(hasher.dummyVerify('a'.repeat(4097))).resolves.toBeUndefined();
+  });
+
+  it('refuses impossible parameters at construction', () => {
+    expect(() => createArgon2Hasher({ memoryKiB: 4 })).toThrow(RangeError);
+    expect(() => createArgon2Hasher({ iterations: 0 })).toThrow(RangeError);
+    expect(() => createArgon2Hasher({ parallelism: 1.5 })).toThrow(RangeError);
+  });
+
+  it('dummyVerify costs about as much as a real verification', async () => {
+    const real = createArgon2Hasher();
+    const h = await real.hash('correct horse');
+    await Promise.all([real.dummyVerify('warm-up'), real.dummyVerify('concurrent first call')]);
+    const time = async (fn: () => Promise<unknown>) => {
+      const start = performance.now();
+      for (let i = 0; i < 3; i++) await fn();
+      return performance.now() - start;
+    };
+    const verifyMs = await time(() => real.verify(h, 'wrong password'));
+    const dummyMs = await time(() => real.dummyVerify('wrong password'));
+    // Loose bounds (CI machines are noisy); a dummy that skipped the work would be ~100× faster.
+    expect(dummyMs).toBeGreaterThan(verifyMs * 0.3);
+    expect(dummyMs).toBeLessThan(verifyMs * 3);
+  });
+});

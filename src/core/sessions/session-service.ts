@@ -1,0 +1,147 @@
+// Sessions: issue, authenticate (the `whoami` hot path), list, revoke.
+//
+// Hot path: a node keeps each looked-up session in memory for at most `cacheMs` (default 2 s), so a
+// busy portal calling `whoami` on every page costs one SHA-256 and one map lookup. The price is a
+// stated bound: a session revoked on another node keeps working there for at most `cacheMs`
+// (revocations on this node take effect at once). Expiry is re-checked on every hit, so a cached
+// session never outlives its own `expiresAt`/`idleExpiresAt`.
+import type { RealmPolicy } from '../realm/policy-schema.ts';
+import type { RequestContext, Session, User } from '../model.ts';
+import type { Clock, Random, SessionsRepo, SessionWithUser } from '../ports.ts';
+import { hashSessionToken, isWellFormedToken, newSessionToken } from './tokens.ts';
+
+export interface SessionServiceDeps {
+  sessions: SessionsRepo;
+  clock: Clock;
+  random: Random;
+  /** How long a cached lookup may be trusted (ms); 0 disables the cache. */
+  cacheMs: number;
+  /** At most this many cached sessions per node. */
+  cacheMax?: number;
+  onError?: (e: unknown) => void;
+}
+
+/** Slide the idle expiry in the database at most this often per session (not on every request). */
+const TOUCH_EVERY_MS = 60_000;
+
+interface CacheEntry {
+  value: SessionWithUser | null;
+  until: number;
+}
+
+export interface IssuedSession {
+  token: string;
+  session: Session;
+}
+
+export function sessionLifetimes(policy: RealmPolicy, remember: boolean, now: Date) {
+  const s = policy.sessions;
+  const rememberOn = remember && s.rememberMeDays > 0;
+  const expiresAt = new Date(now.getTime() + (rememberOn ? s.rememberMeDays * 86_400_000 : s.absoluteHours * 3_600_000));
+  // A remembered session is meant to survive days without a visit, so its idle window is its whole life.
+  const idle = rememberOn ? expiresAt : new Date(Math.min(expiresAt.getTime(), now.getTime() + s.idleMinutes * 60_000));
+  return { remember: rememberOn, expiresAt, idleExpiresAt: idle };
+}
+
+export function createSessionService(deps: SessionServiceDeps) {
+  const cache = new Map<string, CacheEntry>();
+  const cacheMax = deps.cacheMax ?? 100_000;
+
+  const remember = (key: string, value: SessionWithUser | null) => {
+    if (deps.cacheMs <= 0) return;
+    if (cache.size >= cacheMax) {
+      // Drop the oldest tenth: Map iterates in insertion order.
+      let n = Math.ceil(cacheMax / 10);
+      for (const k of cache.keys()) {
+        cache.delete(k);
+        if (--n <= 0) break;
+      }
+    }
+    cache.set(key, { value, until: Date.now() + deps.cacheMs });
+  };
+
+  const forget = (pred: (v: SessionWithUser) => boolean) => {
+    for (const [k, e] of cache) if (e.value && pred(e.value)) cache.delete(k);
+  };
+
+  const live = (s: Session, now: number) =>
+    s.revokedAt === null && s.expiresAt.getTime() > now && s.idleExpiresAt.getTime() > now;
+
+  async function issue(user: User, policy: RealmPolicy, rememberMe: boolean, ctx: RequestContext): Promise<IssuedSession> {
+    const now = deps.clock.now();
+    const token = newSessionToken(deps.random);
+    const life = sessionLifetimes(policy, rememberMe, now);
+    const session = await deps.sessions.create({
+      realm: policy.name,
+      userId: user.id,
+      tokenHash: hashSessionToken(token),
+      remember: life.remember,
+      idleExpiresAt: life.idleExpiresAt,
+      expiresAt: life.expiresAt,
+      ip: ctx.ip,
+      userAgent: ctx.userAgent?.slice(0, 400) ?? null,
+    });
+    return { token, session };
+  }
+
+  /** The live session behind a token, or null. Never throws on junk input. */
+  async function authenticate(token: string | undefined, policy?: (realm: string) => RealmPolicy | undefined) {
+    if (!token || !isWellFormedToken(token)) return null;
+    const hash = hashSessionToken(token);
+    const key = hash.toString('base64');
+    const nowMs = deps.clock.now().getTime();
+    const hit = cache.get(key);
+    let found: SessionWithUser | null;
+    if (hit && hit.until > Date.now()) {
+      found = hit.value;
+    } else {
+      found = await deps.sessions.findLiveByTokenHash(hash);
+      remember(key, found);
+    }
+    if (!found || !live(found.session, nowMs)) return null;
+    if (nowMs - found.session.lastSeenAt.getTime() > TOUCH_EVERY_MS) slide(found, nowMs, policy?.(found.session.realm));
+    return found;
+  }
+
+  function slide(found: SessionWithUser, nowMs: number, policy: RealmPolicy | undefined) {
+    const s = found.session;
+    const idleMs = s.remember || !policy ? s.idleExpiresAt.getTime() - s.lastSeenAt.getTime() : policy.sessions.idleMinutes * 60_000;
+    const lastSeenAt = new Date(nowMs);
+    const idleExpiresAt = new Date(Math.min(s.expiresAt.getTime(), nowMs + idleMs));
+    // Update the cached copy first so concurrent requests don't all write.
+    s.lastSeenAt = lastSeenAt;
+    s.idleExpiresAt = idleExpiresAt;
+    deps.sessions.touch(s.id, lastSeenAt, idleExpiresAt).catch((e) => deps.onError?.(e));
+  }
+
+  async function revoke(userId: string, sessionId: string): Promise<boolean> {
+    forget((v) => v.session.id === sessionId);
+    return deps.sessions.revoke(userId, sessionId);
+  }
+
+  async function revokeToken(token: string | undefined): Promise<Session | null> {
+    if (!token || !isWellFormedToken(token)) return null;
+    const hash = hashSessionToken(token);
+    cache.delete(hash.toString('base64'));
+    return deps.sessions.revokeByTokenHash(hash);
+  }
+
+  async function revokeAllForUser(userId: string, exceptId?: string): Promise<number> {
+    forget((v) => v.user.id === userId && v.session.id !== exceptId);
+    return deps.sessions.revokeAllForUser(userId, exceptId);
+  }
+
+  return {
+    issue,
+    authenticate,
+    revoke,
+    revokeToken,
+    revokeAllForUser,
+    list: (userId: string) => deps.sessions.listLiveForUser(userId),
+    /** Drop every cached entry of a user (after a status or rights change). */
+    forgetUser: (userId: string) => forget((v) => v.user.id === userId),
+    cacheSize: () => cache.size,
+  };
+}
+
+export type SessionService = ReturnType<typeof createSessionService>;

@@ -1,0 +1,154 @@
+// The HTTP adapter: fastify with our plugins, the JSON API, the admin API and the hosted pages.
+// Thin by design — routes validate input with their schema, call a core service and render its
+// outcome; no business rule lives here.
+import cookie from '@fastify/cookie';
+import csrf from '@fastify/csrf-protection';
+import formbody from '@fastify/formbody';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import type { LoginService } from '../core/flows/login/login-service.ts';
+import type { Catalog } from '../core/i18n/catalog.ts';
+import { negotiateLocale } from '../core/i18n/negotiate.ts';
+import type { Locale, RequestContext } from '../core/model.ts';
+import type { Store } from '../core/ports.ts';
+import type { RealmPolicy } from '../core/realm/policy-schema.ts';
+import type { RealmService } from '../core/realm/realm-service.ts';
+import type { SessionService } from '../core/sessions/session-service.ts';
+import type { UserService } from '../core/users/user-service.ts';
+import { registerAdminRoutes } from './admin/routes.ts';
+import { registerApiRoutes } from './api/routes.ts';
+import { installErrorHandling } from './plugins/errors.ts';
+import { registerWebRoutes, renderErrorPage } from './web/routes.ts';
+
+export interface HttpDeps {
+  config: Config;
+  store: Store;
+  realms: RealmService;
+  users: UserService;
+  login: LoginService;
+  sessions: SessionService;
+  catalog: Catalog;
+  /** SHA-256 of the admin API token. */
+  adminTokenHash: Buffer;
+  logger: Logger;
+}
+
+export const LANG_COOKIE = 'dostup_lang';
+export const SESSION_COOKIE = 'dostup_session';
+/** Request bodies above this are refused before parsing (413 BODY_TOO_LARGE). */
+export const BODY_LIMIT = 64 * 1024;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The realm this request is about, once a route resolved it. */
+    realmPolicy?: RealmPolicy;
+  }
+}
+
+export function localeOf(req: FastifyRequest, realm?: RealmPolicy, userLocale?: Locale | null): Locale {
+  return negotiateLocale({
+    userLocale: userLocale ?? null,
+    cookie: req.cookies?.[LANG_COOKIE] ?? null,
+    acceptLanguage: req.headers['accept-language'] ?? null,
+    realmDefault: realm?.locales.default ?? 'ru',
+    available: realm?.locales.available ?? ['ru', 'en'],
+  });
+}
+
+export function requestContext(req: FastifyRequest, realm?: RealmPolicy, userLocale?: Locale | null): RequestContext {
+  const ua = req.headers['user-agent'];
+  return { ip: req.ip ?? null, userAgent: typeof ua === 'string' ? ua.slice(0, 400) : null, locale: localeOf(req, realm, userLocale) };
+}
+
+export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT,
+    trustProxy: deps.config.TRUST_PROXY,
+    // Never let a client choose a request id: it ends up in logs.
+    genReqId: () => crypto.randomUUID(),
+    logController: { disableRequestLogging: deps.config.LOG_LEVEL !== 'debug' && deps.config.LOG_LEVEL !== 'trace' },
+    routerOptions: { maxParamLength: 200 },
+    ajv: {
+      // No type coercion: `"password": 123` is a 400, not the string "123". No silent removal of
+      // unknown fields either: they are refused, so a typo in a field name is visible.
+      customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, useDefaults: true },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  await app.register(cookie);
+  await app.register(formbody, { bodyLimit: BODY_LIMIT });
+  await app.register(csrf, {
+    sessionPlugin: '@fastify/cookie',
+    cookieKey: 'dostup_csrf',
+    cookieOpts: { path: '/', httpOnly: true, sameSite: 'strict', secure: 'auto', signed: false },
+    getToken: (req) => (req.body as Record<string, string> | undefined)?._csrf,
+  });
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'https:', 'data:'],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        objectSrc: ["'none'"],
+        upgradeInsecureRequests: null,
+      },
+    },
+    // Pages are served over http on localhost during development; HSTS is the proxy's job there.
+    strictTransportSecurity: deps.config.DOSTUP_PUBLIC_URL?.startsWith('https://') ? { maxAge: 31536000 } : false,
+    referrerPolicy: { policy: 'no-referrer' },
+    crossOriginEmbedderPolicy: false,
+  });
+  app.addHook('onSend', async (_req, reply, payload) => {
+    // Nothing we answer may be cached by a shared cache: pages carry CSRF tokens, the API personal data.
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Dostup API', version: '0.1.0', description: 'Sign-in, sessions and administration.' },
+      components: {
+        securitySchemes: {
+          session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE },
+          bearer: { type: 'http', scheme: 'bearer' },
+          admin: { type: 'http', scheme: 'bearer', description: 'Admin API token' },
+        },
+      },
+    },
+    hideUntagged: true,
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true });
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  installErrorHandling(app, {
+    catalog: deps.catalog,
+    localeOf: (req) => localeOf(req, req.realmPolicy),
+    renderHtml: (req, reply, e) => renderErrorPage(deps, req, reply, e),
+  });
+
+  app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/ready', { schema: { hide: true } }, async (_req, reply) => {
+    try {
+      await deps.store.ping();
+      return { status: 'ready', database: deps.store.driver };
+    } catch {
+      return reply.code(503).send({ status: 'unavailable' });
+    }
+  });
+
+  await app.register(async (api) => registerApiRoutes(api, deps));
+  await app.register(async (admin) => registerAdminRoutes(admin, deps));
+  await app.register(async (web) => registerWebRoutes(web, deps));
+  return app;
+}

@@ -1,0 +1,169 @@
+// Opens the store on PostgreSQL (a URL is given) or PGlite (embedded, a data directory or memory),
+// applies pending migrations, and hands out repositories. Nothing here is a module singleton: every
+// call returns its own store, so tests and several realms' processes never share hidden state.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { PGlite } from '@electric-sql/pglite';
+import { sql } from 'drizzle-orm';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import pg from 'pg';
+import type { Repos, Store } from '../core/ports.ts';
+import { createRepos } from './create-repos.ts';
+import { type Db, toStoreError, wrapRepo } from './db.ts';
+import { type MigrationConnection, migrate, pgliteMigrationConnection, pgMigrationConnection } from './migrate.ts';
+
+export interface OpenStoreOptions {
+  /** postgres://… — PostgreSQL through a node-postgres pool. Without it, PGlite. */
+  databaseUrl?: string;
+  /** PGlite data directory; in memory when undefined (tests). Ignored with databaseUrl. */
+  dataDir?: string;
+  log?: (msg: string) => void;
+  /** Pool size on PostgreSQL (default 10). */
+  poolMax?: number;
+}
+
+/** Plain SQL on the driver's own client, bypassing the repositories. */
+export type RawSql = (text: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;
+
+interface Driver {
+  kind: 'pg' | 'pglite';
+  db: Db;
+  migration: MigrationConnection;
+  raw: RawSql;
+  close(): Promise<void>;
+}
+
+/** Where we are connecting, for the log — without the password a URL may carry. */
+function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname}`;
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
+async function openDriver(opts: OpenStoreOptions, log: (msg: string) => void): Promise<Driver> {
+  if (opts.databaseUrl) {
+    const pool = new pg.Pool({
+      connectionString: opts.databaseUrl,
+      max: opts.poolMax ?? 10,
+      application_name: 'dostup',
+    });
+    // An idle client losing its connection emits 'error' on the pool; unhandled, it kills the process.
+    pool.on('error', (e) => log(`store: idle PostgreSQL connection failed: ${e.message}`));
+    log(`store: PostgreSQL at ${describeUrl(opts.databaseUrl)}`);
+    return {
+      kind: 'pg',
+      db: drizzlePg({ client: pool }),
+      migration: pgMigrationConnection(pool),
+      raw: async (text, params) => (await pool.query(text, params)).rows,
+      close: () => pool.end(),
+    };
+  }
+  const client = await PGlite.create(opts.dataDir ?? 'memory://');
+  log(`store: PGlite ${opts.dataDir ? `in ${opts.dataDir}` : 'in memory'}`);
+  return {
+    kind: 'pglite',
+    db: drizzlePglite({ client }),
+    migration: pgliteMigrationConnection(client),
+    raw: async (text, params) => (await client.query<Record<string, unknown>>(text, params)).rows,
+    close: () => client.close(),
+  };
+}
+
+export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
+  return (await openStoreWithRaw(opts)).store;
+}
+
+/**
+ * The store plus raw SQL on the same database — for contract tests (which must prove, e.g., that the
+ * database itself refuses to rewrite events) and operator diagnostics. Services get `openStore`.
+ */
+export async function openStoreWithRaw(opts: OpenStoreOptions = {}): Promise<{ store: Store; raw: RawSql }> {
+  const log = opts.log ?? (() => {});
+  const driver = await openDriver(opts, log);
+  try {
+    await migrate(driver.migration, { log });
+  } catch (e) {
+    await driver.close().catch(() => {});
+    throw toStoreError(e);
+  }
+  return { store: buildStore(driver), raw: driver.raw };
+}
+
+/** For `dostup migrate`: apply pending migrations and close. Returns the ids applied. */
+export async function migrateDatabase(opts: OpenStoreOptions = {}): Promise<{ applied: string[] }> {
+  const log = opts.log ?? (() => {});
+  const driver = await openDriver({ ...opts, poolMax: 1 }, log);
+  try {
+    return await migrate(driver.migration, { log });
+  } catch (e) {
+    throw toStoreError(e);
+  } finally {
+    await driver.close();
+  }
+}
+
+const NESTED_USE =
+  'store: the store itself was used inside store.transaction(); use the repositories passed to the callback ' +
+  '(on PGlite this would wait for the transaction forever, on PostgreSQL it would escape the transaction)';
+
+function buildStore(driver: Driver): Store {
+  // Marks code running inside one of THIS store's transactions. PGlite is one connection: a query
+  // on the root store from inside a transaction waits for that transaction to end — a deadlock.
+  // Refusing it loudly on both drivers keeps code tested on PGlite correct on PostgreSQL.
+  const inTx = new AsyncLocalStorage<{ open: boolean }>();
+  const guard = () => {
+    if (inTx.getStore()?.open) throw new Error(NESTED_USE);
+  };
+  const noGuard = () => {};
+  const wrapAll = (repos: Repos, g: () => void): Repos => ({
+    realms: wrapRepo(repos.realms, g),
+    users: wrapRepo(repos.users, g),
+    sessions: wrapRepo(repos.sessions, g),
+    flows: wrapRepo(repos.flows, g),
+    events: wrapRepo(repos.events, g),
+  });
+  const root = wrapAll(createRepos(driver.db), guard);
+  let closing: Promise<void> | undefined;
+
+  return {
+    ...root,
+    driver: driver.kind,
+
+    async transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {
+      guard();
+      try {
+        // drizzle's PGlite transaction holds PGlite's transaction mutex until COMMIT/ROLLBACK, and
+        // every query outside it queues on the same mutex: transactions and plain queries never
+        // interleave on the single connection.
+        return await driver.db.transaction(async (tx) => {
+          const marker = { open: true };
+          try {
+            return await inTx.run(marker, () => fn(wrapAll(createRepos(tx), noGuard)));
+          } finally {
+            // Work the callback left running after it returned is no longer "inside".
+            marker.open = false;
+          }
+        });
+      } catch (e) {
+        throw toStoreError(e);
+      }
+    },
+
+    async ping(): Promise<void> {
+      guard();
+      try {
+        await driver.db.execute(sql`select 1`);
+      } catch (e) {
+        throw toStoreError(e);
+      }
+    },
+
+    close(): Promise<void> {
+      closing ??= driver.close();
+      return closing;
+    },
+  };
+}

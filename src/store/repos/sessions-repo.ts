@@ -1,0 +1,154 @@
+// Sessions. Every "is it still valid" decision compares against now() in SQL — the DATABASE clock —
+// so a node with a skewed clock can neither resurrect an expired session nor end a live one early,
+// and all nodes agree on the answer.
+import { and, desc, eq, gt, gte, isNull, ne, type SQL, sql } from 'drizzle-orm';
+import type { Session } from '../../core/model.ts';
+import type { NewSession, SessionsRepo, SessionWithUser } from '../../core/ports.ts';
+import { type Db, isUuid, queryRows } from '../db.ts';
+import { sessions, users } from '../schema.ts';
+import { publicUserColumns, toUser } from './users-repo.ts';
+
+const sessionColumns = {
+  id: sessions.id,
+  realm: sessions.realm,
+  userId: sessions.userId,
+  remember: sessions.remember,
+  createdAt: sessions.createdAt,
+  lastSeenAt: sessions.lastSeenAt,
+  idleExpiresAt: sessions.idleExpiresAt,
+  expiresAt: sessions.expiresAt,
+  revokedAt: sessions.revokedAt,
+  ip: sessions.ip,
+  userAgent: sessions.userAgent,
+};
+
+type SessionRow = { [K in keyof typeof sessionColumns]: (typeof sessions.$inferSelect)[K] };
+
+const toSession = (r: SessionRow): Session => ({ ...r });
+
+/** Not revoked and neither expiry passed, by the database clock. */
+const isLive = (): SQL =>
+  and(isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`), gt(sessions.idleExpiresAt, sql`now()`)) as SQL;
+
+export function createSessionsRepo(db: Db): SessionsRepo {
+  // The whoami hot path: one indexed round trip (token_hash is unique), prepared once per repository
+  // so PostgreSQL parses and plans it once per connection. Built lazily: repositories bound to a
+  // transaction are created per transaction and most never look a session up.
+  let liveByHash: ReturnType<typeof prepareLiveByHash> | undefined;
+  function prepareLiveByHash() {
+    return db
+      .select({ session: sessionColumns, user: publicUserColumns })
+      .from(sessions)
+      .innerJoin(users, eq(users.id, sessions.userId))
+      .where(and(eq(sessions.tokenHash, sql.placeholder('tokenHash')), isLive(), eq(users.status, 'active')))
+      .limit(1)
+      .prepare('dostup_session_live_by_hash');
+  }
+
+  return {
+    async create(s: NewSession): Promise<Session> {
+      const [row] = await db
+        .insert(sessions)
+        .values({
+          realm: s.realm,
+          userId: s.userId,
+          tokenHash: s.tokenHash,
+          remember: s.remember,
+          idleExpiresAt: s.idleExpiresAt,
+          expiresAt: s.expiresAt,
+          ip: s.ip,
+          userAgent: s.userAgent,
+        })
+        .returning(sessionColumns);
+      if (!row) throw new Error('session insert returned no row');
+      return toSession(row);
+    },
+
+    async findLiveByTokenHash(tokenHash: Buffer): Promise<SessionWithUser | null> {
+      liveByHash ??= prepareLiveByHash();
+      const [row] = await liveByHash.execute({ tokenHash });
+      return row ? { session: toSession(row.session), user: toUser(row.user) } : null;
+    },
+
+    async touch(sessionId: string, lastSeenAt: Date, idleExpiresAt: Date): Promise<void> {
+      if (!isUuid(sessionId)) return;
+      // greatest(): two nodes touching the same session may write out of order; the later
+      // activity must win, never be rolled back by a stale write. A revoked session stays ended.
+      await db
+        .update(sessions)
+        .set({
+          lastSeenAt: sql`greatest(${sessions.lastSeenAt}, ${lastSeenAt.toISOString()}::timestamptz)`,
+          idleExpiresAt: sql`greatest(${sessions.idleExpiresAt}, ${idleExpiresAt.toISOString()}::timestamptz)`,
+        })
+        .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
+    },
+
+    async listLiveForUser(userId: string): Promise<Session[]> {
+      if (!isUuid(userId)) return [];
+      const rows = await db
+        .select(sessionColumns)
+        .from(sessions)
+        .where(and(eq(sessions.userId, userId), isLive()))
+        .orderBy(desc(sessions.lastSeenAt), desc(sessions.id));
+      return rows.map(toSession);
+    },
+
+    async revoke(userId: string, sessionId: string): Promise<boolean> {
+      if (!isUuid(userId) || !isUuid(sessionId)) return false;
+      // user_id in the WHERE: a person can only end their own sessions, whatever id they send.
+      const rows = await db
+        .update(sessions)
+        .set({ revokedAt: sql`now()` })
+        .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isLive()))
+        .returning({ id: sessions.id });
+      return rows.length > 0;
+    },
+
+    async revokeByTokenHash(tokenHash: Buffer): Promise<Session | null> {
+      const [row] = await db
+        .update(sessions)
+        .set({ revokedAt: sql`now()` })
+        .where(and(eq(sessions.tokenHash, tokenHash), isNull(sessions.revokedAt)))
+        .returning(sessionColumns);
+      return row ? toSession(row) : null;
+    },
+
+    async revokeAllForUser(userId: string, exceptId?: string): Promise<number> {
+      if (!isUuid(userId)) return 0;
+      const conds = [eq(sessions.userId, userId), isLive()];
+      if (exceptId !== undefined && isUuid(exceptId)) conds.push(ne(sessions.id, exceptId));
+      const [row] = await queryRows<{ n: number }>(
+        db,
+        sql`with ended as (
+              ${db.update(sessions).set({ revokedAt: sql`now()` }).where(and(...conds)).returning({ id: sessions.id })}
+            ) select count(*)::int as n from ended`,
+      );
+      return Number(row?.n ?? 0);
+    },
+
+    async revokedSince(since: Date): Promise<{ id: string; tokenHash: Buffer; revokedAt: Date }[]> {
+      // >= rather than >: pollers pass the time of their last poll, and a duplicate is harmless
+      // where a miss would leave a revoked session cached as valid.
+      const rows = await db
+        .select({ id: sessions.id, tokenHash: sessions.tokenHash, revokedAt: sessions.revokedAt })
+        .from(sessions)
+        .where(gte(sessions.revokedAt, since))
+        .orderBy(sessions.revokedAt);
+      return rows.map((r) => ({ id: r.id, tokenHash: r.tokenHash, revokedAt: r.revokedAt as Date }));
+    },
+
+    async deleteExpired(before: Date): Promise<number> {
+      const b = before.toISOString();
+      const [row] = await queryRows<{ n: number }>(
+        db,
+        sql`with gone as (
+              delete from sessions
+              where expires_at < ${b}::timestamptz or idle_expires_at < ${b}::timestamptz
+                 or revoked_at < ${b}::timestamptz
+              returning 1
+            ) select count(*)::int as n from gone`,
+      );
+      return Number(row?.n ?? 0);
+    },
+  };
+}

@@ -23,8 +23,14 @@ const REVERSE_TOP = 10_000;
 
 // The same table as src/core/password/keyboard-layout.ts (plain Node cannot import TypeScript);
 // common-passwords.test.ts fails if the two ever disagree on a letter.
-const LATIN_ROWS = ['`1234567890-=qwertyuiop[]\\asdfghjkl;\'zxcvbnm,./', '~!@#$%^&*()_+QWERTYUIOP{}|ASDFGHJKL:"ZXCVBNM<>?'];
-const RUSSIAN_ROWS = ['ё1234567890-=йцукенгшщзхъ\\фывапролджэячсмитьбю.', 'Ё!"№;%:?*()_+ЙЦУКЕНГШЩЗХЪ/ФЫВАПРОЛДЖЭЯЧСМИТЬБЮ,'];
+const LATIN_ROWS = [
+  "`1234567890-=qwertyuiop[]\\asdfghjkl;'zxcvbnm,./",
+  '~!@#$%^&*()_+QWERTYUIOP{}|ASDFGHJKL:"ZXCVBNM<>?',
+];
+const RUSSIAN_ROWS = [
+  'ё1234567890-=йцукенгшщзхъ\\фывапролджэячсмитьбю.',
+  'Ё!"№;%:?*()_+ЙЦУКЕНГШЩЗХЪ/ФЫВАПРОЛДЖЭЯЧСМИТЬБЮ,',
+];
 
 function buildMap(from, to) {
   const map = new Map();
@@ -32,7 +38,7 @@ function buildMap(from, to) {
     const src = [...row];
     const dst = [...to[r]];
     if (src.length !== dst.length) throw new Error('layout rows are not aligned');
-    src.forEach((ch, i) => map.set(ch, dst[i]));
+    for (let i = 0; i < src.length; i++) map.set(src[i], dst[i]);
   });
   return map;
 }

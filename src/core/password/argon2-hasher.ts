@@ -3,7 +3,7 @@
 // milliseconds of CPU and ~19 MiB of memory, which on the main thread would stall every other request.
 // (The threadpool has UV_THREADPOOL_SIZE threads, 4 by default; size it to the cores you give it.)
 import { randomBytes } from 'node:crypto';
-import { Algorithm, hash, parseOptions, verify, Version } from '@node-rs/argon2';
+import { Algorithm, hash, parseOptions, Version, verify } from '@node-rs/argon2';
 import type { PasswordHasher } from '../ports.ts';
 import { assertPasswordSize, normalizePassword, isOversized as oversized } from './policy.ts';
 
@@ -17,14 +17,19 @@ export interface Argon2Params {
 }
 
 /** OWASP Password Storage Cheat Sheet, Argon2id option 2: m=19 MiB, t=2, p=1. */
-export const ARGON2_DEFAULTS: Readonly<Argon2Params> = Object.freeze({ memoryKiB: 19_456, iterations: 2, parallelism: 1 });
+export const ARGON2_DEFAULTS: Readonly<Argon2Params> = Object.freeze({
+  memoryKiB: 19_456,
+  iterations: 2,
+  parallelism: 1,
+});
 
 function validate(p: Argon2Params): void {
   const int = (n: number, min: number, max: number) => Number.isInteger(n) && n >= min && n <= max;
   if (!int(p.parallelism, 1, 255)) throw new RangeError('argon2: parallelism must be an integer in 1..255');
   if (!int(p.iterations, 1, 2 ** 32 - 1)) throw new RangeError('argon2: iterations must be a positive integer');
   // Argon2 needs at least 8 KiB per lane.
-  if (!int(p.memoryKiB, 8 * p.parallelism, 2 ** 32 - 1)) throw new RangeError('argon2: memoryKiB must be >= 8 × parallelism');
+  if (!int(p.memoryKiB, 8 * p.parallelism, 2 ** 32 - 1))
+    throw new RangeError('argon2: memoryKiB must be >= 8 × parallelism');
 }
 
 /**

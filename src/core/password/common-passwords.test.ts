@@ -5,7 +5,9 @@ import { createCommonPasswordList, loadCommonPasswords } from './common-password
 import { latinToRussianKeys, russianToLatinKeys } from './keyboard-layout.ts';
 
 const FILE = new URL('./common-passwords.txt', import.meta.url);
-const lines = readFileSync(FILE, 'utf8').split('\n').filter((l) => l !== '');
+const lines = readFileSync(FILE, 'utf8')
+  .split('\n')
+  .filter((l) => l !== '');
 
 describe('keyboard layout', () => {
   it('maps the same keys between ЙЦУКЕН and QWERTY both ways', () => {

@@ -29,7 +29,8 @@ function expectRenderable(messageId: string, params: Record<string, string | num
     if (message === undefined) continue;
     if (typeof message !== 'string') expect(typeof params.count, `${messageId} is plural`).toBe('number');
     for (const text of texts(message)) {
-      for (const name of placeholders(text)) expect([...Object.keys(params), ...extra], `${locale}: ${messageId}`).toContain(name);
+      for (const name of placeholders(text))
+        expect([...Object.keys(params), ...extra], `${locale}: ${messageId}`).toContain(name);
     }
   }
 }
@@ -54,7 +55,10 @@ describe('passwordHints', () => {
       'password.hint.not_reused',
       'password.hint.not_common',
     ]);
-    expect(passwordHints(PASSWORD_PRESETS.s2)[0]).toEqual({ messageId: 'password.hint.length', params: { min: 8, count: 20 } });
+    expect(passwordHints(PASSWORD_PRESETS.s2)[0]).toEqual({
+      messageId: 'password.hint.length',
+      params: { min: 8, count: 20 },
+    });
   });
 
   it('lists the specials and the realm advice for the S3.6 preset', () => {
@@ -93,7 +97,14 @@ describe('locales/*/password.json', () => {
     const ctx = { common, login: 'ivanov', history: async () => true };
     const policies: PasswordPolicy[] = [
       ...presets.map(([, p]) => ({ ...p, historySize: 3 })),
-      { ...PASSWORD_PRESETS.nist, requireLower: true, requireUpper: true, requireDigit: true, requireSpecial: true, requireLetter: true },
+      {
+        ...PASSWORD_PRESETS.nist,
+        requireLower: true,
+        requireUpper: true,
+        requireDigit: true,
+        requireSpecial: true,
+        requireLetter: true,
+      },
     ];
     const inputs = ['', 'ivanov', 'password', 'ж\u0000', 'a'.repeat(2000), 'Tundra7!xyz', 'очень длинная фраза'];
     const seen = new Set<string>();

@@ -25,7 +25,10 @@ export function passwordHints(policy: PasswordPolicy): Hint[] {
   if (policy.allowedCharacters === 'latin-digits') {
     hints.push({ messageId: 'password.hint.allowed_latin_digits' });
   } else if (policy.allowedCharacters === 'latin-digits-special') {
-    hints.push({ messageId: 'password.hint.allowed_latin_digits_special', params: { specials: policy.specialCharacters } });
+    hints.push({
+      messageId: 'password.hint.allowed_latin_digits_special',
+      params: { specials: policy.specialCharacters },
+    });
   } else {
     // NIST: tell people that spaces and any letters are fine — passphrases are the strong choice.
     hints.push({ messageId: 'password.hint.allowed_any' });
@@ -45,7 +48,8 @@ export function passwordHints(policy: PasswordPolicy): Hint[] {
 
   if (policy.notEqualIdentifiers) hints.push({ messageId: 'password.hint.not_identifier' });
   if (policy.historySize === 1) hints.push({ messageId: 'password.hint.not_previous' });
-  if (policy.historySize > 1) hints.push({ messageId: 'password.hint.not_reused', params: { count: policy.historySize } });
+  if (policy.historySize > 1)
+    hints.push({ messageId: 'password.hint.not_reused', params: { count: policy.historySize } });
   if (policy.rejectCommon) hints.push({ messageId: 'password.hint.not_common' });
 
   for (const text of policy.advice) hints.push({ messageId: 'password.hint.custom', text });

@@ -8,7 +8,7 @@
 
 /** Each string lists the characters of one row, in key order; the two layouts are aligned index by index. */
 const LATIN_ROWS = [
-  '`1234567890-=qwertyuiop[]\\asdfghjkl;\'zxcvbnm,./',
+  "`1234567890-=qwertyuiop[]\\asdfghjkl;'zxcvbnm,./",
   '~!@#$%^&*()_+QWERTYUIOP{}|ASDFGHJKL:"ZXCVBNM<>?',
 ];
 const RUSSIAN_ROWS = [

@@ -85,7 +85,7 @@ export function passwordLength(normalized: string): number {
 // once and then never again when typed by hand, and bidi controls can make a password look like another.
 const INVISIBLE =
   /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}\p{Default_Ignorable_Code_Point}\u115F\u1160\u3164\uFFA0\u2800]/u;
-const PICTOGRAPH = /[\p{Extended_Pictographic}\p{Emoji_Modifier}\uFE0F]/u;
+const PICTOGRAPH = /^(?:\p{Extended_Pictographic}|\p{Emoji_Modifier}|\uFE0F)$/u;
 const EMOJI = /\p{Emoji}/u;
 const ZWJ = '\u200D';
 const VARIATION_SELECTORS = new Set(['\uFE0E', '\uFE0F']);
@@ -188,7 +188,7 @@ export async function checkPassword(
 
   if (hasControlCharacters(pw)) failures.push(fail('control_characters'));
 
-  const length = pw.length;
+  const length = chars.length;
   if (length < policy.minLength) failures.push(fail('too_short', { count: policy.minLength }));
   if (length > policy.maxLength) failures.push(fail('too_long', { count: policy.maxLength }));
 

@@ -51,9 +51,9 @@ ${s.current ? html`<span class="badge badge--current">${t('page.session_current'
 ${s.remember ? html`<span class="badge">${t('page.session_remembered')}</span>` : null}
 </div>
 <dl class="session__facts">
-${row(t('page.session_ip'), s.ip ?? t('page.session_ip_unknown'))}
-${row(t('page.session_signed_in_at'), when(s.createdAt))}
 ${row(t('page.session_last_active'), when(s.lastSeenAt))}
+${row(t('page.session_signed_in_at'), when(s.createdAt))}
+${row(t('page.session_ip'), s.ip ?? t('page.session_ip_unknown'))}
 ${row(t('page.session_expires'), when(s.expiresAt))}
 </dl>
 <form class="session__end" method="post" action="${s.revokeAction}">

@@ -1,0 +1,206 @@
+import { afterEach, expect, it, vi } from 'vitest';
+import type { Store } from '../../core/ports.ts';
+import { StoreQueryError } from '../db.ts';
+import { describeEachDriver } from '../testing/each-driver.ts';
+import { makeRealm, minutesFromNow, newSession, newUser, rejectionOf, sleep, uuid } from '../testing/fixtures.ts';
+
+async function userWithRealm(s: Store) {
+  const realm = await makeRealm(s);
+  const user = await s.users.create(newUser(realm));
+  return { realm, user };
+}
+
+describeEachDriver('sessions repository', (getStore, { driver }) => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('create returns the session; findLiveByTokenHash finds it with its user', async () => {
+    const s = getStore();
+    const { realm, user } = await userWithRealm(s);
+    const input = newSession(realm, user.id, { remember: true });
+    const created = await s.sessions.create(input);
+    expect(created).toMatchObject({ realm, userId: user.id, remember: true, revokedAt: null, ip: '192.0.2.10' });
+    expect(created.expiresAt.getTime()).toBe(input.expiresAt.getTime());
+    expect('tokenHash' in created).toBe(false);
+    const live = await s.sessions.findLiveByTokenHash(input.tokenHash);
+    expect(live?.session).toEqual(created);
+    expect(live?.user).toEqual(user);
+    expect('passwordHash' in (live?.user ?? {})).toBe(false);
+    expect(await s.sessions.findLiveByTokenHash(Buffer.alloc(32, 7))).toBeNull();
+  });
+
+  it('a session past expires_at, past idle_expires_at, or revoked is not found', async () => {
+    const s = getStore();
+    const { realm, user } = await userWithRealm(s);
+    const expired = newSession(realm, user.id, { expiresAt: minutesFromNow(-1), idleExpiresAt: minutesFromNow(-1) });
+    const idle = newSession(realm, user.id, { idleExpiresAt: minutesFromNow(-1) });
+    const absolute = newSession(realm, user.id, { expiresAt: minutesFromNow(-1) });
+    const revoked = newSession(realm, user.id);
+    for (const x of [expired, idle, absolute, revoked]) await s.sessions.create(x);
+    await s.sessions.revokeByTokenHash(revoked.tokenHash);
+    for (const x of [expired, idle, absolute, revoked]) {
+      expect(await s.sessions.findLiveByTokenHash(x.tokenHash)).toBeNull();
+    }
+  });
+
+  it('a session of a locked or disabled user is not found, and is again once reactivated', async () => {
+    const s = getStore();
+    const { realm, user } = await userWithRealm(s);
+    const input = newSession(realm, user.id);
+    await s.sessions.create(input);
+    for (const status of ['locked', 'disabled'] as const) {
+      await s.users.setStatus(user.id, status);
+      expect(await s.sessions.findLiveByTokenHash(input.tokenHash)).toBeNull();
+    }
+    await s.users.setStatus(user.id, 'active');
+    expect(await s.sessions.findLiveByTokenHash(input.tokenHash)).not.toBeNull();
+  });
+
+  it.runIf(driver === 'pg')('expiry uses the database clock, not the application clock', async () => {
+    const s = getStore();
+    const { realm, user } = await userWithRealm(s);
+    const input = newSession(realm, user.id);
+    await s.sessions.create(input);
+    // Only Date is faked (PGlite's clock is the process clock, hence PostgreSQL only): a node whose
+    // clock runs a year ahead must still see the session as live.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date(Date.now() + 365 * 24 * 3600_000));
+    expect(await s.sessions.findLiveByTokenHash(input.tokenHash)).not.toBeNull();
+  });
+
+  it('the database refuses a token hash that is not 32 bytes and a realm other than the user’s', async () => {
+    const s = getStore();
+    const { realm, user } = await userWithRealm(s);
+    const short = await rejectionOf(s.sessions.create(newSession(realm, user.id, { tokenHash: Buffer.alloc(16, 1) })));
+    expect((short as StoreQueryError).constraint).toBe('sessions_token_hash_len');
+    const other = await makeRealm(s);
+    const wrongRealm = await rejectionOf(s.sessions.create(newSession(other, user.id)));
+    expect(wrongRealm).toBeInstanceOf(StoreQueryError);
+    expect((wrongRealm as StoreQueryError).code).toBe('23503');
+  });
+
+  it('touch slides the idle expiry forward and never back', async () => {
+    const s = getStore();
+    const { realm, user } = await userWithRealm(s);
+    const input = newSession(realm, user.id, { idleExpiresAt: minutesFromNow(5) });
+    const created = await s.sessions.create(input);
+    const seen = new Date(Date.now() + 1000);
+    await s.sessions.touch(created.id, seen, minutesFromNow(60));
+    const after = (await s.sessions.findLiveByTokenHash(input.tokenHash))?.session;
+    expect(after?.lastSeenAt.getTime()).toBe(seen.getTime());
+    expect(after?.idleExpiresAt.getTime()).toBeGreaterThan(minutesFromNow(55).getTime());
+    // A stale write from another node arrives late: it must not shorten the session.
+    await s.sessions.touch(created.id, created.lastSeenAt, minutesFromNow(1));
+    const again = (await s.sessions.findLiveByTokenHash(input.tokenHash))?.session;
+    expect(again?.idleExpiresAt.getTime()).toBe(after?.idleExpiresAt.getTime());
+    expect(again?.lastSeenAt.getTime()).toBe(seen.getTime());
+    await s.sessions.touch('not-a-uuid', seen, minutesFromNow(5)); // ignored, no error
+  });
+
+  it('touch does not revive a revoked session', async () => {
+    const s = getStore();
+    const { realm, user } = await userWithRealm(s);
+    const input = newSession(realm, user.id);
+    const created = await s.sessions.create(input);
+    await s.sessions.revoke(user.id, created.id);
+    await s.sessions.touch(created.id, new Date(), minutesFromNow(60));
+    expect(await s.sessions.findLiveByTokenHash(input.tokenHash)).toBeNull();
+  });
+
+  it('listLiveForUser lists only the live sessions of that user, most recently seen first', async () => {
+    const s = getStore();
+    const { realm, user } = await userWithRealm(s);
+    const other = await s.users.create(newUser(realm));
+    const a = await s.sessions.create(newSession(realm, user.id));
+    const b = await s.sessions.create(newSession(realm, user.id));
+    await s.sessions.touch(a.id, new Date(Date.now() + 5000), minutesFromNow(30));
+    const gone = await s.sessions.create(newSession(realm, user.id));
+    await s.sessions.revoke(user.id, gone.id);
+    await s.sessions.create(newSession(realm, user.id, { expiresAt: minutesFromNow(-1) }));
+    await s.sessions.create(newSession(realm, other.id));
+    expect((await s.sessions.listLiveForUser(user.id)).map((x) => x.id)).toEqual([a.id, b.id]);
+    expect(await s.sessions.listLiveForUser('nope')).toEqual([]);
+  });
+
+  it('revoke ends only a live session of that user', async () => {
+    const s = getStore();
+    const { realm, user } = await userWithRealm(s);
+    const mallory = await s.users.create(newUser(realm));
+    const input = newSession(realm, user.id);
+    const created = await s.sessions.create(input);
+    expect(await s.sessions.revoke(mallory.id, created.id)).toBe(false);
+    expect(await s.sessions.findLiveByTokenHash(input.tokenHash)).not.toBeNull();
+    expect(await s.sessions.revoke(user.id, uuid())).toBe(false);
+    expect(await s.sessions.revoke(user.id, 'garbage')).toBe(false);
+    expect(await s.sessions.revoke(user.id, created.id)).toBe(true);
+    expect(await s.sessions.revoke(user.id, created.id)).toBe(false);
+    expect(await s.sessions.findLiveByTokenHash(input.tokenHash)).toBeNull();
+  });
+
+  it('revokeByTokenHash returns the ended session once', async () => {
+    const s = getStore();
+    const { realm, user } = await userWithRealm(s);
+    const input = newSession(realm, user.id);
+    const created = await s.sessions.create(input);
+    const ended = await s.sessions.revokeByTokenHash(input.tokenHash);
+    expect(ended?.id).toBe(created.id);
+    expect(ended?.revokedAt).toBeInstanceOf(Date);
+    expect(await s.sessions.revokeByTokenHash(input.tokenHash)).toBeNull();
+  });
+
+  it('revokeAllForUser ends every live session but the one kept, and counts them', async () => {
+    const s = getStore();
+    const { realm, user } = await userWithRealm(s);
+    const keep = newSession(realm, user.id);
+    const kept = await s.sessions.create(keep);
+    const others = [newSession(realm, user.id), newSession(realm, user.id)];
+    for (const o of others) await s.sessions.create(o);
+    const neighbour = await s.users.create(newUser(realm));
+    const theirs = newSession(realm, neighbour.id);
+    await s.sessions.create(theirs);
+    expect(await s.sessions.revokeAllForUser(user.id, kept.id)).toBe(2);
+    expect((await s.sessions.listLiveForUser(user.id)).map((x) => x.id)).toEqual([kept.id]);
+    expect(await s.sessions.findLiveByTokenHash(theirs.tokenHash)).not.toBeNull();
+    expect(await s.sessions.revokeAllForUser(user.id)).toBe(1);
+    expect(await s.sessions.revokeAllForUser(user.id)).toBe(0);
+  });
+
+  it('revokedSince returns the sessions revoked from that time on, with their token hashes', async () => {
+    const s = getStore();
+    const { realm, user } = await userWithRealm(s);
+    const early = newSession(realm, user.id);
+    await s.sessions.create(early);
+    await s.sessions.revokeByTokenHash(early.tokenHash);
+    await sleep(20);
+    const mark = (await s.sessions.revokedSince(new Date(0))).at(-1)?.revokedAt ?? new Date();
+    const since = new Date(mark.getTime() + 1);
+    await sleep(20);
+    const late = newSession(realm, user.id);
+    const created = await s.sessions.create(late);
+    await s.sessions.revokeByTokenHash(late.tokenHash);
+    const got = await s.sessions.revokedSince(since);
+    expect(got.map((x) => x.id)).toEqual([created.id]);
+    expect(Buffer.isBuffer(got[0]?.tokenHash)).toBe(true);
+    expect(got[0]?.tokenHash.equals(late.tokenHash)).toBe(true);
+  });
+
+  it('deleteExpired removes sessions ended before the cut-off and keeps live ones', async () => {
+    const s = getStore();
+    const { realm, user } = await userWithRealm(s);
+    const live = newSession(realm, user.id);
+    await s.sessions.create(live);
+    const old = newSession(realm, user.id, { expiresAt: minutesFromNow(-120), idleExpiresAt: minutesFromNow(-120) });
+    const idle = newSession(realm, user.id, { idleExpiresAt: minutesFromNow(-120) });
+    const recent = newSession(realm, user.id, { expiresAt: minutesFromNow(-1), idleExpiresAt: minutesFromNow(-1) });
+    for (const x of [old, idle, recent]) await s.sessions.create(x);
+    const n = await s.sessions.deleteExpired(minutesFromNow(-60));
+    expect(n).toBeGreaterThanOrEqual(2);
+    const left = await s.sessions.deleteExpired(minutesFromNow(-60));
+    expect(left).toBe(0);
+    expect(await s.sessions.findLiveByTokenHash(live.tokenHash)).not.toBeNull();
+    // Ended only a minute ago: kept, so revocation polling and support can still see it.
+    expect(await s.sessions.deleteExpired(minutesFromNow(-30))).toBe(0);
+    expect(await s.sessions.deleteExpired(minutesFromNow(1))).toBeGreaterThanOrEqual(1);
+  });
+});

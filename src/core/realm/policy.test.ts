@@ -56,6 +56,7 @@ describe('realm policy documents', () => {
 
   it('refuses minLength above maxLength, a default locale not offered, a bad colour and a bad base URL', () => {
     expect(issuesOf(() => validateRealmPolicy({ name: 'm', baseUrl: 'http://x.test', password: { minLength: 30, maxLength: 20 } }))).toEqual(['/password/minLength']);
+    expect(issuesOf(() => validateRealmPolicy({ name: 'm', baseUrl: 'http://x.test', password: { requireSpecial: true, allowedCharacters: 'latin-digits' } }))).toEqual(['/password/requireSpecial']);
     expect(issuesOf(() => validateRealmPolicy({ name: 'm', baseUrl: 'http://x.test', locales: { default: 'en', available: ['ru'] } }))).toEqual(['/locales/default']);
     expect(issuesOf(() => validateRealmPolicy({ name: 'm', baseUrl: 'http://x.test', branding: { primaryColor: 'red;}' } }))).toContain('/branding/primaryColor');
     expect(issuesOf(() => validateRealmPolicy({ name: 'm', baseUrl: 'javascript:alert(1)' }))).toContain('/baseUrl');

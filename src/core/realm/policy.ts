@@ -52,6 +52,10 @@ export function validateRealmPolicy(doc: unknown, source = 'realm policy'): Real
   if (issues.length === 0 && p.password.minLength > p.password.maxLength) {
     issues.push({ path: '/password/minLength', messageId: 'realm.invalid_field', detail: 'must be <= maxLength' });
   }
+  if (issues.length === 0 && p.password.requireSpecial && p.password.allowedCharacters === 'latin-digits') {
+    // No password could satisfy both: refuse the policy rather than lock every user out.
+    issues.push({ path: '/password/requireSpecial', messageId: 'realm.invalid_field', detail: 'impossible with allowedCharacters latin-digits' });
+  }
   if (issues.length === 0 && !p.locales.available.includes(p.locales.default)) {
     issues.push({ path: '/locales/default', messageId: 'realm.invalid_field', detail: 'must be one of available' });
   }

@@ -117,13 +117,13 @@ export function createSessionsRepo(db: Db): SessionsRepo {
       if (!isUuid(userId)) return 0;
       const conds = [eq(sessions.userId, userId), isLive()];
       if (exceptId !== undefined && isUuid(exceptId)) conds.push(ne(sessions.id, exceptId));
-      const [row] = await queryRows<{ n: number }>(
-        db,
-        sql`with ended as (
-              ${db.update(sessions).set({ revokedAt: sql`now()` }).where(and(...conds)).returning({ id: sessions.id })}
-            ) select count(*)::int as n from ended`,
-      );
-      return Number(row?.n ?? 0);
+      // A user has a handful of sessions: returning their ids is cheaper than a second statement.
+      const ended = await db
+        .update(sessions)
+        .set({ revokedAt: sql`now()` })
+        .where(and(...conds))
+        .returning({ id: sessions.id });
+      return ended.length;
     },
 
     async revokedSince(since: Date): Promise<{ id: string; tokenHash: Buffer; revokedAt: Date }[]> {

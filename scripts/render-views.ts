@@ -98,7 +98,12 @@ const pages: Record<string, (l: Locale) => Html> = {
     accountPage({
       chrome: chrome(l),
       csrfToken,
-      user: { login: 'ivanov.ai', email: 'ivanov@firma.example', phone: '+79161234567', rights: ['orders:read', 'reports:read'] },
+      user: {
+        login: 'ivanov.ai',
+        email: 'ivanov@firma.example',
+        phone: '+79161234567',
+        rights: ['orders:read', 'reports:read'],
+      },
       logoutAction: '/r/zakupki/signout',
       notice: { kind: 'success', message: catalog.t(l, 'page.session_ended') },
       sessions: [

@@ -1,0 +1,56 @@
+// Step a: the raw argon2id ceiling of this box with the server's own parameters. Sign-in can never
+// beat this, so it is the yardstick for "is the sign-in path adding anything on top of the hash?".
+// Same library and call (@node-rs/argon2 async, libuv threadpool) as src/core/password/argon2-hasher.ts.
+import { Algorithm, hash, Version, verify } from '@node-rs/argon2';
+import { percentiles, r2 } from './util.mjs';
+
+export function argon2ParamsFromEnv(env) {
+  // Defaults mirror src/config.ts so an unset env measures what the server would use.
+  return {
+    memoryKiB: Number(env.ARGON2_MEMORY_KIB || 19456),
+    iterations: Number(env.ARGON2_ITERATIONS || 2),
+    parallelism: Number(env.ARGON2_PARALLELISM || 1),
+  };
+}
+
+/** Closed loop: `inFlight` workers call op() back to back until `seconds` have passed. */
+async function measure(op, inFlight, seconds) {
+  const ms = [];
+  const t0 = performance.now();
+  const deadline = t0 + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (performance.now() < deadline) {
+        const s = performance.now();
+        await op();
+        ms.push(performance.now() - s);
+      }
+    }),
+  );
+  const wall = (performance.now() - t0) / 1000;
+  return { inFlight, ops: ms.length, perSec: r2(ms.length / wall), msPerOp: percentiles(ms) };
+}
+
+export async function argon2Rate({ params, seconds, inFlight = [1, 2, 4] }) {
+  const options = {
+    algorithm: Algorithm.Argon2id,
+    version: Version.V0x13,
+    memoryCost: params.memoryKiB,
+    timeCost: params.iterations,
+    parallelism: params.parallelism,
+  };
+  const password = 'bench-Pass-0000-x9!';
+  const encoded = await hash(password, options);
+  // Warm the threadpool and the allocator so the first window doesn't pay for thread start-up.
+  await Promise.all([verify(encoded, password), verify(encoded, password)]);
+  const out = { params, threadpool: Number(process.env.UV_THREADPOOL_SIZE || 4), hash: [], verify: [] };
+  for (const n of inFlight) {
+    out.hash.push(await measure(() => hash(password, options), n, seconds));
+    out.verify.push(
+      await measure(async () => {
+        if (!(await verify(encoded, password))) throw new Error('argon2 verify returned false');
+      }, n, seconds),
+    );
+  }
+  return out;
+}

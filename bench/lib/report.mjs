@@ -1,0 +1,98 @@
+// Goals and the printed table. Goals are reported as met / not met: this is a measurement to read,
+// never a test that fails the run (a noisy box must not turn CI red, and a miss is information).
+import { r2 } from './util.mjs';
+
+export const GOALS = {
+  whoamiVsFloor: 0.7,
+  whoamiP99Ms: 5,
+  signinVsArgon2: 0.9,
+  whoamiUnderLoadP99Ms: 20,
+  idleRssMB: 200,
+};
+
+const mb = (mib) => (mib == null ? null : r2(mib * 1.048576)); // MiB (what /proc says /1024) -> MB
+
+export function evaluateGoals(s, { floorRps, argon2VerifyRps2 }) {
+  const g = [];
+  const add = (goal, measured, met) => g.push({ goal, measured, met: met ? 'met' : 'not met' });
+  const wf = floorRps ? s.whoami.rps / floorRps : null;
+  add(
+    `whoami >= ${GOALS.whoamiVsFloor * 100}% of floor and p99 < ${GOALS.whoamiP99Ms} ms`,
+    `${r2(wf * 100)}% of ${floorRps} req/s, p99 ${s.whoami.p99} ms`,
+    wf >= GOALS.whoamiVsFloor && s.whoami.p99 < GOALS.whoamiP99Ms,
+  );
+  const sa = s.signin.rps / argon2VerifyRps2;
+  add(
+    `sign-in >= ${GOALS.signinVsArgon2 * 100}% of raw argon2 verify rate (2 in flight)`,
+    `${r2(sa * 100)}% of ${argon2VerifyRps2}/s`,
+    sa >= GOALS.signinVsArgon2,
+  );
+  add(
+    `whoami p99 < ${GOALS.whoamiUnderLoadP99Ms} ms under sign-in saturation`,
+    `p99 ${s.whoamiUnderSignin.p99} ms (exact ${s.whoamiUnderSignin.exactMs.p99})`,
+    s.whoamiUnderSignin.p99 < GOALS.whoamiUnderLoadP99Ms,
+  );
+  add(
+    `idle RSS < ${GOALS.idleRssMB} MB`,
+    `${mb(s.memory.idle.rssMiB)} MB (peak ${mb(s.memory.idle.hwmMiB)} MB)`,
+    mb(s.memory.idle.rssMiB) < GOALS.idleRssMB,
+  );
+  return g;
+}
+
+function table(rows, cols) {
+  const w = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
+  const line = (vals) => `| ${vals.map((v, i) => String(v ?? '').padEnd(w[i])).join(' | ')} |`;
+  return [line(cols), `|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`, ...rows.map((r) => line(cols.map((c) => r[c])))].join(
+    '\n',
+  );
+}
+
+export function printReport(result) {
+  const out = [];
+  const a = result.argon2;
+  out.push(
+    `\nRaw argon2id (m=${a.params.memoryKiB} KiB, t=${a.params.iterations}, p=${a.params.parallelism}; threadpool ${a.threadpool}; ${result.machine.cpus} cores)`,
+  );
+  out.push(
+    table(
+      a.hash.map((h, i) => ({
+        'in flight': h.inFlight,
+        'hashes/s': h.perSec,
+        'verifies/s': a.verify[i].perSec,
+        'verify ms p50': a.verify[i].msPerOp.p50,
+      })),
+      ['in flight', 'hashes/s', 'verifies/s', 'verify ms p50'],
+    ),
+  );
+  out.push(`\nRate limits raised for this run (one loopback IP): ${JSON.stringify(result.rateLimits)}`);
+  const rows = [];
+  const f = result.floor;
+  rows.push({ scenario: 'floor: bare fastify, same body', 'req/s': f.rps, p50: f.p50, p99: f.p99, 'non-2xx': f.non2xx, 'exact p99': f.exactMs.p99, vs: '' });
+  for (const s of result.scenarios) {
+    const verify2 = a.verify.find((v) => v.inFlight === 2)?.perSec;
+    const ph = [
+      [s.signin, `${r2((s.signin.rps / verify2) * 100)}% of argon2 verify x2`],
+      [s.whoami, `${r2((s.whoami.rps / f.rps) * 100)}% of floor`],
+      [s.whoamiUnderSignin, `paced ${s.whoamiUnderSignin.targetRate}/s; sign-in ${s.whoamiUnderSignin.concurrentSignin.rps}/s`],
+    ];
+    for (const [p, vs] of ph) {
+      rows.push({ scenario: `${s.label}: ${p.name}`, 'req/s': p.rps, p50: p.p50, p99: p.p99, 'non-2xx': p.non2xx, 'exact p99': p.exactMs.p99, vs });
+    }
+  }
+  out.push(`\nLoad (${result.config.connections} connections, ${result.config.duration}s, warm-up ${result.config.warmup}s; p50/p99 in ms from autocannon's histogram, whole ms; "exact" from every response)`);
+  out.push(table(rows, ['scenario', 'req/s', 'p50', 'p99', 'non-2xx', 'exact p99', 'vs']));
+  for (const s of result.scenarios) {
+    const m = s.memory;
+    out.push(`\n${s.label}: RSS after start ${m.afterStart.rssMiB} MiB, idle after load ${m.idle.rssMiB} MiB, peak (VmHWM) ${m.idle.hwmMiB} MiB`);
+    const rv = s.revocation;
+    out.push(
+      `${s.label}: revocation (SESSION_CACHE_MS=${rv.sessionCacheMs}): logout on same node -> 401 after ${rv.logout.map((x) => x.ms).join(', ')} ms; ` +
+        (rv.otherNode
+          ? `direct DB revoke (other node) -> 401 after ${rv.otherNode.map((x) => `${x.ms} (cached ${x.cachedForMsBeforeRevoke} ms before)`).join(', ')} ms; bound ${rv.boundMs} ms: ${rv.withinBound ? 'held' : 'EXCEEDED'}`
+          : `other node: ${rv.otherNodeNote}`),
+    );
+    out.push(table(s.goals, ['goal', 'measured', 'met']));
+  }
+  console.log(out.join('\n'));
+}

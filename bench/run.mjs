@@ -1,0 +1,170 @@
+// `npm run bench`: Dostup's performance on this box, against two yardsticks measured in the same
+// run — the raw argon2id rate (the ceiling for sign-in) and a bare fastify route (the floor for
+// whoami). Loopback only, every step bounded, results as a table and bench/results/<stamp>.json.
+// Knobs (env): USERS 200, SESSIONS 50, CONNECTIONS 16, WARMUP 2, DURATION 10, ARGON2_SECONDS 5,
+// IDLE_S 5, LOADED_RATE 200, LOADED_CONNECTIONS 4, REVOKE_TRIALS 6, MAX_RUN_S 900,
+// SESSION_CACHE_MS / ARGON2_* / UV_THREADPOOL_SIZE (passed to the server), DATABASE_URL (adds a
+// PostgreSQL scenario in a fresh database of its own on that server).
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { argon2ParamsFromEnv, argon2Rate } from './lib/argon2-rate.mjs';
+import { BENCH_RATE_LIMITS, seedUsers, signIn, signInMany, startDostup, stopDostup, userEmail, userPassword } from './lib/dostup.mjs';
+import { createFreshDatabase } from './lib/pg.mjs';
+import { loadPhase, whoamiUnderSignin } from './lib/phases.mjs';
+import { evaluateGoals, printReport } from './lib/report.mjs';
+import { measureRevocation } from './lib/revocation.mjs';
+import { freePort, jsonRequest, log, procStatus, sleep } from './lib/util.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const num = (k, d) => (process.env[k] ? Number(process.env[k]) : d);
+const cfg = {
+  users: num('USERS', 200),
+  sessions: num('SESSIONS', 50),
+  connections: num('CONNECTIONS', 16),
+  warmup: num('WARMUP', 2),
+  duration: num('DURATION', 10),
+  argon2Seconds: num('ARGON2_SECONDS', 5),
+  idleS: num('IDLE_S', 5),
+  loadedRate: num('LOADED_RATE', 200),
+  loadedConnections: num('LOADED_CONNECTIONS', 4),
+  revokeTrials: num('REVOKE_TRIALS', 6),
+  sessionCacheMs: num('SESSION_CACHE_MS', 2000),
+  maxRunS: num('MAX_RUN_S', 900),
+};
+cfg.sessions = Math.min(cfg.sessions, cfg.users);
+
+// ---- bounds: a whole-run watchdog, and no child outlives us ------------------------------------
+const children = new Set();
+const killAll = () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+};
+process.on('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => process.exit(130));
+setTimeout(() => {
+  log(`MAX_RUN_S=${cfg.maxRunS} exceeded, aborting`);
+  process.exit(2);
+}, cfg.maxRunS * 1000).unref();
+
+const range = (n) => Array.from({ length: n }, (_, i) => i);
+const whoamiReq = (cookie) => ({ method: 'GET', path: '/api/v1/whoami', headers: { cookie } });
+const signinReqs = range(cfg.users).map((i) => ({
+  method: 'POST',
+  path: '/api/v1/realms/main/login',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ identifier: userEmail(i), password: userPassword(i), remember: false }),
+}));
+
+async function measureFloor(body) {
+  const port = await freePort();
+  const file = path.join(os.tmpdir(), `dostup-bench-floor-${process.pid}.json`);
+  fs.writeFileSync(file, body);
+  const child = spawn(process.execPath, [path.join(HERE, 'lib/floor-server.mjs'), String(port), file], { stdio: 'inherit' });
+  children.add(child);
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    for (let i = 0; ; i++) {
+      if (i > 100) throw new Error('floor server not up in 10 s');
+      try {
+        if ((await jsonRequest(base, 'GET', '/health', { timeoutMs: 1000 })).status === 200) break;
+      } catch {}
+      await sleep(100);
+    }
+    // Same requests (cookies included) as the whoami phase: only the server side differs.
+    const requests = floorCookies.map(whoamiReq);
+    return { ...(await loadPhase('floor', { base, pid: child.pid, requests, cfg })), bodyBytes: Buffer.byteLength(body) };
+  } finally {
+    child.kill('SIGTERM');
+    fs.rmSync(file, { force: true });
+  }
+}
+let floorCookies = [];
+
+async function scenario(label, databaseUrl, ctx) {
+  const port = await freePort();
+  log(`${label}: starting dostup on 127.0.0.1:${port}`);
+  const srv = await startDostup({ port, databaseUrl, label });
+  children.add(srv.child);
+  try {
+    const memory = { afterStart: procStatus(srv.pid) };
+    const seed = await seedUsers(srv, cfg.users);
+    log(`${label}: seeded ${seed.created} users in ${seed.seconds.toFixed(1)}s; signing in ${cfg.sessions}`);
+    const sessions = await signInMany(srv, cfg.sessions);
+    const who = await jsonRequest(srv.base, 'GET', '/api/v1/whoami', { headers: { cookie: sessions[0].cookie } });
+    if (who.status !== 200) throw new Error(`whoami check failed: ${who.status}`);
+    const whoamiBytes = Buffer.byteLength(who.text);
+    if (!ctx.floor) {
+      floorCookies = sessions.map((s) => s.cookie);
+      log(`floor: bare fastify route, ${whoamiBytes}-byte body (a real whoami response)`);
+      ctx.floor = await measureFloor(who.text);
+    }
+    const whoamiReqs = sessions.map((s) => whoamiReq(s.cookie));
+    const base = srv.base;
+    const pid = srv.pid;
+    const signin = await loadPhase('signin', { base, pid, requests: signinReqs, cfg });
+    const whoami = await loadPhase('whoami', { base, pid, requests: whoamiReqs, cfg });
+    const loaded = await whoamiUnderSignin('whoami under sign-in load', {
+      base,
+      pid,
+      whoamiRequests: whoamiReqs,
+      signinRequests: signinReqs,
+      cfg,
+    });
+    await sleep(cfg.idleS * 1000);
+    memory.idle = procStatus(pid);
+    log(`${label}: idle RSS ${memory.idle.rssMiB} MiB, peak ${memory.idle.hwmMiB} MiB`);
+    const fresh = [];
+    for (const i of range(cfg.revokeTrials)) fresh.push(await signIn(srv, i % cfg.users));
+    const revocation = await measureRevocation(srv, {
+      sessions: fresh,
+      cacheMs: cfg.sessionCacheMs,
+      revokeInDb: ctx.revokeInDb,
+    });
+    return { label, storage: databaseUrl ? 'postgresql' : 'pglite', whoamiBytes, seed, signin, whoami, whoamiUnderSignin: loaded, memory, revocation };
+  } finally {
+    await stopDostup(srv);
+    children.delete(srv.child);
+  }
+}
+
+const t0 = Date.now();
+const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, 'Z');
+const result = {
+  stamp,
+  machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, loadavg: os.loadavg() },
+  config: cfg,
+  rateLimits: BENCH_RATE_LIMITS,
+  scenarios: [],
+};
+log(`rate limits raised for the benchmark (one loopback IP): ${JSON.stringify(BENCH_RATE_LIMITS)}`);
+
+const params = argon2ParamsFromEnv(process.env);
+log(`argon2id raw rate, ${cfg.argon2Seconds}s per setting (1, 2, 4 in flight; hash and verify)`);
+result.argon2 = await argon2Rate({ params, seconds: cfg.argon2Seconds });
+const verify2 = result.argon2.verify.find((v) => v.inFlight === 2).perSec;
+
+const ctx = { floor: null };
+result.scenarios.push(await scenario('pglite', undefined, ctx));
+if (process.env.DATABASE_URL) {
+  const db = await createFreshDatabase(process.env.DATABASE_URL, `dostup_bench_${process.pid}`);
+  try {
+    result.scenarios.push(await scenario('postgresql', db.url, { ...ctx, revokeInDb: db.revokeSession }));
+  } finally {
+    await db.drop();
+  }
+} else {
+  log('DATABASE_URL not set: PostgreSQL scenario skipped');
+}
+result.floor = ctx.floor;
+for (const s of result.scenarios) s.goals = evaluateGoals(s, { floorRps: result.floor.rps, argon2VerifyRps2: verify2 });
+result.seconds = Math.round((Date.now() - t0) / 1000);
+result.machine.loadavgEnd = os.loadavg();
+
+printReport(result);
+const dir = path.join(HERE, 'results');
+fs.mkdirSync(dir, { recursive: true });
+const file = path.join(dir, `${stamp}.json`);
+fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+console.log(`\nJSON: ${path.relative(process.cwd(), file)} (${result.seconds}s)`);

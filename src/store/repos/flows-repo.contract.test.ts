@@ -1,0 +1,99 @@
+import { expect, it } from 'vitest';
+import type { NewFlow } from '../../core/ports.ts';
+import { StoreQueryError } from '../db.ts';
+import { describeEachDriver } from '../testing/each-driver.ts';
+import { makeRealm, minutesFromNow, rejectionOf, sleep, tokenHash, uniqueName, uuid } from '../testing/fixtures.ts';
+
+const newFlow = (realm: string, overrides: Partial<NewFlow> = {}): NewFlow => ({
+  id: uuid(),
+  realm,
+  kind: 'login',
+  state: 'identify',
+  data: { method: 'password', attempts: 0, nested: { list: [1, 'два'] } },
+  csrfBinding: tokenHash(),
+  expiresAt: minutesFromNow(15),
+  ...overrides,
+});
+
+describeEachDriver('flows repository', (getStore) => {
+  it('create and get round-trip every field; a fresh flow is not expired', async () => {
+    const s = getStore();
+    const input = newFlow(await makeRealm(s));
+    const created = await s.flows.create(input);
+    expect(created).toMatchObject({ id: input.id, realm: input.realm, kind: 'login', state: 'identify', version: 1 });
+    expect(created.data).toEqual(input.data);
+    expect(created.csrfBinding?.equals(input.csrfBinding as Buffer)).toBe(true);
+    expect(created.expiresAt.getTime()).toBe(input.expiresAt.getTime());
+    const got = await s.flows.get(input.id);
+    expect(got).toEqual({ ...created, expired: false });
+  });
+
+  it('an API flow has no CSRF binding', async () => {
+    const s = getStore();
+    const input = newFlow(await makeRealm(s), { csrfBinding: null });
+    await s.flows.create(input);
+    expect((await s.flows.get(input.id))?.csrfBinding).toBeNull();
+  });
+
+  it('get reports expiry computed by the database and null for unknown or malformed ids', async () => {
+    const s = getStore();
+    const input = newFlow(await makeRealm(s), { expiresAt: minutesFromNow(-1) });
+    await s.flows.create(input);
+    expect((await s.flows.get(input.id))?.expired).toBe(true);
+    expect(await s.flows.get(uuid())).toBeNull();
+    expect(await s.flows.get('../etc/passwd')).toBeNull();
+  });
+
+  it('update is compare-and-swap on version', async () => {
+    const s = getStore();
+    const input = newFlow(await makeRealm(s));
+    const created = await s.flows.create(input);
+    await sleep(5);
+    const next = await s.flows.update(input.id, 1, 'password', { method: 'password', attempts: 1 });
+    expect(next).toMatchObject({ state: 'password', version: 2, data: { method: 'password', attempts: 1 } });
+    expect(next?.updatedAt.getTime()).toBeGreaterThan(created.updatedAt.getTime());
+    expect(next?.createdAt.getTime()).toBe(created.createdAt.getTime());
+    expect(await s.flows.update(input.id, 1, 'done', {})).toBeNull(); // stale version
+    expect((await s.flows.get(input.id))?.state).toBe('password');
+    expect(await s.flows.update(uuid(), 1, 'x', {})).toBeNull();
+    expect(await s.flows.update('bad', 1, 'x', {})).toBeNull();
+  });
+
+  it('two concurrent updates with the same version: exactly one wins', async () => {
+    const s = getStore();
+    const input = newFlow(await makeRealm(s));
+    await s.flows.create(input);
+    const results = await Promise.all([
+      s.flows.update(input.id, 1, 'a', { by: 'a' }),
+      s.flows.update(input.id, 1, 'b', { by: 'b' }),
+      s.transaction((tx) => tx.flows.update(input.id, 1, 'c', { by: 'c' })),
+    ]);
+    const winners = results.filter((r) => r !== null);
+    expect(winners).toHaveLength(1);
+    const after = await s.flows.get(input.id);
+    expect(after?.version).toBe(2);
+    expect(after?.state).toBe(winners[0]?.state);
+  });
+
+  it('deleteExpired removes flows expired before the cut-off only', async () => {
+    const s = getStore();
+    const realm = await makeRealm(s);
+    const old = newFlow(realm, { expiresAt: minutesFromNow(-120) });
+    const recent = newFlow(realm, { expiresAt: minutesFromNow(-1) });
+    const live = newFlow(realm);
+    for (const f of [old, recent, live]) await s.flows.create(f);
+    expect(await s.flows.deleteExpired(minutesFromNow(-60))).toBeGreaterThanOrEqual(1);
+    expect(await s.flows.get(old.id)).toBeNull();
+    expect(await s.flows.get(recent.id)).not.toBeNull();
+    expect(await s.flows.get(live.id)).not.toBeNull();
+  });
+
+  it('a flow needs an existing realm and a unique id', async () => {
+    const s = getStore();
+    const unknownRealm = await rejectionOf(s.flows.create(newFlow(uniqueName())));
+    expect((unknownRealm as StoreQueryError).code).toBe('23503');
+    const input = newFlow(await makeRealm(s));
+    await s.flows.create(input);
+    expect(((await rejectionOf(s.flows.create(input))) as StoreQueryError).code).toBe('23505');
+  });
+});

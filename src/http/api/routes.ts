@@ -101,7 +101,8 @@ export function registerApiRoutes(root: FastifyInstance, deps: HttpDeps) {
         tags: ['sessions'],
         summary: 'End the current session',
         security: [{ session: [] }, { bearer: [] }],
-        body: Type.Optional(Type.Object({}, { additionalProperties: false })),
+        // No body or `{}`. (Type.Optional is a no-op on a top-level schema: it made the body required.)
+        body: Type.Union([Type.Object({}, { additionalProperties: false }), Type.Null()]),
         response: { 204: Type.Null(), ...errorResponses(401, 415) },
       },
     },

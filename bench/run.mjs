@@ -2,8 +2,10 @@
 // run — the raw argon2id rate (the ceiling for sign-in) and a bare fastify route (the floor for
 // whoami). Loopback only, every step bounded, results as a table and bench/results/<stamp>.json.
 // Knobs (env): USERS 200, SESSIONS 50, CONNECTIONS 16, WARMUP 2, DURATION 10, ARGON2_SECONDS 5,
-// IDLE_S 5, LOADED_RATE 200, LOADED_CONNECTIONS 4, REVOKE_TRIALS 6, MAX_RUN_S 900,
-// SESSION_CACHE_MS / ARGON2_* / UV_THREADPOOL_SIZE (passed to the server), DATABASE_URL (adds a
+// IDLE_S 5, LOADED_RATE 200, LOADED_CONNECTIONS 4, REVOKE_TRIALS 6, MAX_RUN_S 1800, QUIET_MAX_CORES 0.25,
+// QUIET_WAIT_S 90 (before each measurement, wait that long at most for other jobs on the box to calm down),
+// SESSION_CACHE_MS / ARGON2_* / UV_THREADPOOL_SIZE (passed to the server), DOSTUP_NODE_ARGS (node flags
+// for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), DATABASE_URL (adds a
 // PostgreSQL scenario in a fresh database of its own on that server).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,7 +13,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { argon2ParamsFromEnv, argon2Rate } from './lib/argon2-rate.mjs';
-import { BENCH_RATE_LIMITS, seedUsers, signIn, signInMany, startDostup, stopDostup, userEmail, userPassword } from './lib/dostup.mjs';
+import {
+  BENCH_RATE_LIMITS,
+  seedUsers,
+  signIn,
+  signInMany,
+  startDostup,
+  stopDostup,
+  userEmail,
+  userPassword,
+} from './lib/dostup.mjs';
 import { createFreshDatabase } from './lib/pg.mjs';
 import { loadPhase, whoamiUnderSignin } from './lib/phases.mjs';
 import { evaluateGoals, printReport } from './lib/report.mjs';
@@ -32,7 +43,9 @@ const cfg = {
   loadedConnections: num('LOADED_CONNECTIONS', 4),
   revokeTrials: num('REVOKE_TRIALS', 6),
   sessionCacheMs: num('SESSION_CACHE_MS', 2000),
-  maxRunS: num('MAX_RUN_S', 900),
+  maxRunS: num('MAX_RUN_S', 1800),
+  quietMaxCores: num('QUIET_MAX_CORES', 0.25),
+  quietWaitS: num('QUIET_WAIT_S', 90),
 };
 cfg.sessions = Math.min(cfg.sessions, cfg.users);
 
@@ -61,7 +74,9 @@ async function measureFloor(body) {
   const port = await freePort();
   const file = path.join(os.tmpdir(), `dostup-bench-floor-${process.pid}.json`);
   fs.writeFileSync(file, body);
-  const child = spawn(process.execPath, [path.join(HERE, 'lib/floor-server.mjs'), String(port), file], { stdio: 'inherit' });
+  const child = spawn(process.execPath, [path.join(HERE, 'lib/floor-server.mjs'), String(port), file], {
+    stdio: 'inherit',
+  });
   children.add(child);
   const base = `http://127.0.0.1:${port}`;
   try {
@@ -74,7 +89,10 @@ async function measureFloor(body) {
     }
     // Same requests (cookies included) as the whoami phase: only the server side differs.
     const requests = floorCookies.map(whoamiReq);
-    return { ...(await loadPhase('floor', { base, pid: child.pid, requests, cfg })), bodyBytes: Buffer.byteLength(body) };
+    return {
+      ...(await loadPhase('floor', { base, pid: child.pid, requests, cfg })),
+      bodyBytes: Buffer.byteLength(body),
+    };
   } finally {
     child.kill('SIGTERM');
     fs.rmSync(file, { force: true });
@@ -85,7 +103,8 @@ let floorCookies = [];
 async function scenario(label, databaseUrl, ctx) {
   const port = await freePort();
   log(`${label}: starting dostup on 127.0.0.1:${port}`);
-  const srv = await startDostup({ port, databaseUrl, label });
+  const nodeArgs = process.env.DOSTUP_NODE_ARGS ? process.env.DOSTUP_NODE_ARGS.split(' ') : [];
+  const srv = await startDostup({ port, databaseUrl, label, nodeArgs });
   children.add(srv.child);
   try {
     const memory = { afterStart: procStatus(srv.pid) };
@@ -122,7 +141,17 @@ async function scenario(label, databaseUrl, ctx) {
       cacheMs: cfg.sessionCacheMs,
       revokeInDb: ctx.revokeInDb,
     });
-    return { label, storage: databaseUrl ? 'postgresql' : 'pglite', whoamiBytes, seed, signin, whoami, whoamiUnderSignin: loaded, memory, revocation };
+    return {
+      label,
+      storage: databaseUrl ? 'postgresql' : 'pglite',
+      whoamiBytes,
+      seed,
+      signin,
+      whoami,
+      whoamiUnderSignin: loaded,
+      memory,
+      revocation,
+    };
   } finally {
     await stopDostup(srv);
     children.delete(srv.child);
@@ -142,7 +171,11 @@ log(`rate limits raised for the benchmark (one loopback IP): ${JSON.stringify(BE
 
 const params = argon2ParamsFromEnv(process.env);
 log(`argon2id raw rate, ${cfg.argon2Seconds}s per setting (1, 2, 4 in flight; hash and verify)`);
-result.argon2 = await argon2Rate({ params, seconds: cfg.argon2Seconds });
+result.argon2 = await argon2Rate({
+  params,
+  seconds: cfg.argon2Seconds,
+  quiet: { maxCores: cfg.quietMaxCores, maxWaitS: cfg.quietWaitS },
+});
 const verify2 = result.argon2.verify.find((v) => v.inFlight === 2).perSec;
 
 const ctx = { floor: null };

@@ -35,6 +35,22 @@ export const ConfigSchema = z
       .optional(),
     /** Admin API bearer token; when unset one is generated into the data dir on first start. */
     DOSTUP_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+    /**
+     * Server secrets for HMACs of one-time codes and encryption of queued mail, comma-separated,
+     * newest first (rotation: prepend a new one, drop the old one after the longest code lifetime).
+     * When unset, one is generated into the data dir on first start.
+     */
+    DOSTUP_SECRETS: z
+      .string()
+      .refine((v) => v.split(',').every((s) => s.trim().length >= 32), 'every secret must be at least 32 characters')
+      .optional(),
+    /** smtp(s)://user:pass@host:port — real mail. Unset: mails go to the dev mailbox (/dev/mailbox). */
+    SMTP_URL: z
+      .string()
+      .regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://')
+      .optional(),
+    /** The From: address of every mail. */
+    MAIL_FROM: z.string().min(3).max(200).default('Dostup <no-reply@localhost>'),
     /** Realm created on first start when no realm exists. */
     DOSTUP_DEFAULT_REALM: z
       .string()

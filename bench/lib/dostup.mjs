@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assertLoopback, jsonRequest, log, pool, sleep } from './util.mjs';
+import { assertLoopback, jsonRequest, pool, sleep } from './util.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const ADMIN_TOKEN = 'bench-admin-token-not-secret-0123456789abcdef';
@@ -19,8 +19,11 @@ export const BENCH_RATE_LIMITS = { RATE_SIGNIN_PER_IP: '1000000', RATE_SIGNIN_PE
 export const userEmail = (i) => `bench-${String(i).padStart(4, '0')}@example.test`;
 export const userPassword = (i) => `bench-Pass-${String(i).padStart(4, '0')}-x9!`;
 
-/** Start one server; `databaseUrl` undefined means the embedded PGlite default. */
-export async function startDostup({ port, databaseUrl, label }) {
+/**
+ * Start one server; `databaseUrl` undefined means the embedded PGlite default. `nodeArgs` go before
+ * the script (e.g. ['--cpu-prof'] to see where a phase's time goes; NODE_OPTIONS refuses that flag).
+ */
+export async function startDostup({ port, databaseUrl, label, nodeArgs = [] }) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `dostup-bench-${label}-`));
   const env = { ...process.env };
   // Whatever the caller's shell has must not leak into the scenario: each run picks its own storage.
@@ -36,7 +39,7 @@ export async function startDostup({ port, databaseUrl, label }) {
   const logFile = path.join(dataDir, 'server.log');
   const fd = fs.openSync(logFile, 'a');
   // Spawned directly (no shell), so child.pid is the serving process and /proc/<pid> is the server's.
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/dostup.js'), 'start'], {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'bin/dostup.js'), 'start'], {
     cwd: ROOT,
     env,
     stdio: ['ignore', fd, fd],

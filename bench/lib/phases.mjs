@@ -2,7 +2,17 @@
 // next request when the previous answer arrives), time-bounded, with an unmeasured warm-up, and
 // followed by drain() so leftover server work never leaks into the next phase.
 import autocannon from 'autocannon';
-import { assertLoopback, drain, log, machineBusySeconds, percentiles, procCpuSeconds, r2, sleep } from './util.mjs';
+import {
+  assertLoopback,
+  drain,
+  log,
+  machineBusySeconds,
+  percentiles,
+  procCpuSeconds,
+  r2,
+  sleep,
+  waitQuiet,
+} from './util.mjs';
 
 /** One autocannon run; `exact` collects per-response latencies (µs resolution) on the side. */
 function cannon({ base, requests, connections, seconds, overallRate, exact }) {
@@ -57,6 +67,7 @@ const cpuWindow = (pid) => {
 
 /** warm-up -> drain -> measured run -> drain. `pid` = server process (for CPU and drain). */
 export async function loadPhase(name, { base, pid, requests, cfg }) {
+  const quietBefore = await waitQuiet({ excludePids: [pid], maxCores: cfg.quietMaxCores, maxWaitS: cfg.quietWaitS });
   if (cfg.warmup > 0) {
     await cannon({ base, requests, connections: cfg.connections, seconds: cfg.warmup });
     await drain(pid);
@@ -67,7 +78,7 @@ export async function loadPhase(name, { base, pid, requests, cfg }) {
   const res = await cannon({ base, requests, connections: cfg.connections, seconds: cfg.duration, exact });
   const cpu = end();
   await drain(pid);
-  const out = summarize(name, res, exact, cpu);
+  const out = summarize(name, res, exact, { ...cpu, quietBefore });
   out.serverCpuMsPerReq = out.ok ? r2((cpu.serverCpuS * 1000) / out.ok) : null;
   log(`${name}: ${out.rps} req/s p50=${out.p50} p99=${out.p99} ms (exact p99 ${out.exactMs.p99}) non2xx=${out.non2xx}`);
   return out;
@@ -79,6 +90,7 @@ export async function loadPhase(name, { base, pid, requests, cfg }) {
  * rather than flat out: flat out it would mostly measure its own queueing.
  */
 export async function whoamiUnderSignin(name, { base, pid, whoamiRequests, signinRequests, cfg }) {
+  const quietBefore = await waitQuiet({ excludePids: [pid], maxCores: cfg.quietMaxCores, maxWaitS: cfg.quietWaitS });
   log(`${name}: sign-in x ${cfg.connections} connections + whoami at ${cfg.loadedRate}/s for ${cfg.duration}s`);
   const signin = cannon({
     base,
@@ -103,9 +115,11 @@ export async function whoamiUnderSignin(name, { base, pid, whoamiRequests, signi
   signin.stop();
   const sres = await signinDone;
   await drain(pid);
-  const out = summarize(name, res, exact, cpu);
+  const out = summarize(name, res, exact, { ...cpu, quietBefore });
   out.targetRate = cfg.loadedRate;
   out.concurrentSignin = summarize('signin (concurrent)', sres, []);
-  log(`${name}: whoami ${out.rps} req/s p99=${out.p99} ms (exact ${out.exactMs.p99}); sign-in ${out.concurrentSignin.rps}/s`);
+  log(
+    `${name}: whoami ${out.rps} req/s p99=${out.p99} ms (exact ${out.exactMs.p99}); sign-in ${out.concurrentSignin.rps}/s`,
+  );
   return out;
 }

@@ -43,9 +43,11 @@ export function evaluateGoals(s, { floorRps, argon2VerifyRps2 }) {
 function table(rows, cols) {
   const w = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
   const line = (vals) => `| ${vals.map((v, i) => String(v ?? '').padEnd(w[i])).join(' | ')} |`;
-  return [line(cols), `|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`, ...rows.map((r) => line(cols.map((c) => r[c])))].join(
-    '\n',
-  );
+  return [
+    line(cols),
+    `|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`,
+    ...rows.map((r) => line(cols.map((c) => r[c]))),
+  ].join('\n');
 }
 
 export function printReport(result) {
@@ -61,30 +63,55 @@ export function printReport(result) {
         'hashes/s': h.perSec,
         'verifies/s': a.verify[i].perSec,
         'verify ms p50': a.verify[i].msPerOp.p50,
+        'other CPU s': `${h.otherCpuS} / ${a.verify[i].otherCpuS}`,
       })),
-      ['in flight', 'hashes/s', 'verifies/s', 'verify ms p50'],
+      ['in flight', 'hashes/s', 'verifies/s', 'verify ms p50', 'other CPU s'],
     ),
   );
   out.push(`\nRate limits raised for this run (one loopback IP): ${JSON.stringify(result.rateLimits)}`);
   const rows = [];
   const f = result.floor;
-  rows.push({ scenario: 'floor: bare fastify, same body', 'req/s': f.rps, p50: f.p50, p99: f.p99, 'non-2xx': f.non2xx, 'exact p99': f.exactMs.p99, vs: '' });
+  const row = (scenario, p, vs) => ({
+    scenario,
+    'req/s': p.rps,
+    p50: p.p50,
+    p99: p.p99,
+    'non-2xx': p.non2xx,
+    'exact p99': p.exactMs.p99,
+    'srv CPU ms/req': p.serverCpuMsPerReq ?? '',
+    'other CPU s': p.otherCpuS,
+    vs,
+  });
+  rows.push(row('floor: bare fastify, same body', f, ''));
   for (const s of result.scenarios) {
     const verify2 = a.verify.find((v) => v.inFlight === 2)?.perSec;
+    const verify4 = a.verify.find((v) => v.inFlight === 4)?.perSec;
     const ph = [
-      [s.signin, `${r2((s.signin.rps / verify2) * 100)}% of argon2 verify x2`],
+      [
+        s.signin,
+        `${r2((s.signin.rps / verify2) * 100)}% of argon2 verify x2 (${r2((s.signin.rps / verify4) * 100)}% of x4)`,
+      ],
       [s.whoami, `${r2((s.whoami.rps / f.rps) * 100)}% of floor`],
-      [s.whoamiUnderSignin, `paced ${s.whoamiUnderSignin.targetRate}/s; sign-in ${s.whoamiUnderSignin.concurrentSignin.rps}/s`],
+      [
+        s.whoamiUnderSignin,
+        `paced ${s.whoamiUnderSignin.targetRate}/s; sign-in ${s.whoamiUnderSignin.concurrentSignin.rps}/s`,
+      ],
     ];
-    for (const [p, vs] of ph) {
-      rows.push({ scenario: `${s.label}: ${p.name}`, 'req/s': p.rps, p50: p.p50, p99: p.p99, 'non-2xx': p.non2xx, 'exact p99': p.exactMs.p99, vs });
-    }
+    for (const [p, vs] of ph) rows.push(row(`${s.label}: ${p.name}`, p, vs));
   }
-  out.push(`\nLoad (${result.config.connections} connections, ${result.config.duration}s, warm-up ${result.config.warmup}s; p50/p99 in ms from autocannon's histogram, whole ms; "exact" from every response)`);
-  out.push(table(rows, ['scenario', 'req/s', 'p50', 'p99', 'non-2xx', 'exact p99', 'vs']));
+  out.push(
+    `\nLoad (${result.config.connections} connections, ${result.config.duration}s, warm-up ${result.config.warmup}s; p50/p99 in ms ` +
+      `from autocannon's histogram (whole ms), "exact" from every response; "other CPU s" = CPU used by other jobs on ` +
+      'the box during the phase: a phase with several seconds of it was disturbed)',
+  );
+  out.push(
+    table(rows, ['scenario', 'req/s', 'p50', 'p99', 'non-2xx', 'exact p99', 'srv CPU ms/req', 'other CPU s', 'vs']),
+  );
   for (const s of result.scenarios) {
     const m = s.memory;
-    out.push(`\n${s.label}: RSS after start ${m.afterStart.rssMiB} MiB, idle after load ${m.idle.rssMiB} MiB, peak (VmHWM) ${m.idle.hwmMiB} MiB`);
+    out.push(
+      `\n${s.label}: RSS after start ${m.afterStart.rssMiB} MiB, idle after load ${m.idle.rssMiB} MiB, peak (VmHWM) ${m.idle.hwmMiB} MiB`,
+    );
     const rv = s.revocation;
     out.push(
       `${s.label}: revocation (SESSION_CACHE_MS=${rv.sessionCacheMs}): logout on same node -> 401 after ${rv.logout.map((x) => x.ms).join(', ')} ms; ` +

@@ -65,6 +65,7 @@ export async function measureRevocation(srv, { sessions, cacheMs, revokeInDb }) 
   out.logoutWorstMs = worst(out.logout);
   out.otherNodeWorstMs = worst(out.otherNode);
   out.withinBound =
-    (out.logoutWorstMs ?? 0) <= POLL_MS * 2 && (out.otherNodeWorstMs == null || out.otherNodeWorstMs <= out.boundMs + 100);
+    (out.logoutWorstMs ?? 0) <= POLL_MS * 2 &&
+    (out.otherNodeWorstMs == null || out.otherNodeWorstMs <= out.boundMs + 100);
   return out;
 }

@@ -25,6 +25,11 @@ export const ERRORS = {
   PASSWORD_TOO_LONG: { status: 400, messageId: 'error.password_too_long' },
   REALM_POLICY_INVALID: { status: 400, messageId: 'error.realm_policy_invalid' },
   RATE_LIMITED: { status: 429, messageId: 'error.rate_limited' },
+  RECOVERY_DISABLED: { status: 404, messageId: 'error.recovery_disabled' },
+  RECOVERY_UNKNOWN_ACCOUNT: { status: 404, messageId: 'error.recovery_unknown_account' },
+  CODE_INVALID: { status: 400, messageId: 'error.code_invalid' },
+  CODE_EXHAUSTED: { status: 410, messageId: 'error.code_exhausted' },
+  RESEND_TOO_SOON: { status: 429, messageId: 'error.resend_too_soon' },
   SERVICE_UNAVAILABLE: { status: 503, messageId: 'error.service_unavailable' },
   INTERNAL: { status: 500, messageId: 'error.internal' },
 } as const satisfies Record<string, { status: number; messageId: string }>;

@@ -60,7 +60,14 @@ export type EventKind =
   | 'user.created'
   | 'user.updated'
   | 'password.changed'
-  | 'realm.applied';
+  | 'realm.applied'
+  | 'recovery.requested'
+  | 'recovery.mailed'
+  | 'recovery.throttled'
+  | 'recovery.code_failed'
+  | 'recovery.failed'
+  | 'recovery.expired'
+  | 'recovery.completed';
 
 export interface AuditEvent {
   id: string;

@@ -150,7 +150,146 @@ export interface FlowsRepo {
   get(id: string): Promise<(FlowRecord & { expired: boolean }) | null>;
   /** Compare-and-swap on `version`; returns the new record, or null when someone else changed it first. */
   update(id: string, expectedVersion: number, state: string, data: Record<string, unknown>): Promise<FlowRecord | null>;
+  /** Live flows of `kind` sitting in `state` for at least `olderThanSeconds` (work a crashed node left behind). */
+  listStale(kind: string, state: string, olderThanSeconds: number, limit: number): Promise<FlowRecord[]>;
   deleteExpired(before: Date): Promise<number>;
+}
+
+/** One-time secrets (recovery codes and links, later SMS codes): stored only as HMACs. */
+export interface NewOneTimeSecret {
+  id: string;
+  realm: string;
+  userId: string;
+  /** What the secret may be used for, e.g. `recovery`. A secret of one purpose never passes for another. */
+  purpose: string;
+  /** The flow that issued it, if any. */
+  flowId: string | null;
+  /** HMAC-SHA256 of the secret under the current server key. */
+  hmac: Buffer;
+  /** Which server key made the HMAC (keys rotate; old ones still verify). */
+  keyId: string;
+  maxAttempts: number;
+  /** Lifetime in seconds, applied with the DATABASE clock (`now() + interval`). */
+  ttlSeconds: number;
+}
+
+export interface OneTimeSecretRecord {
+  id: string;
+  realm: string;
+  userId: string;
+  purpose: string;
+  flowId: string | null;
+  hmac: Buffer;
+  keyId: string;
+  attempts: number;
+  maxAttempts: number;
+  createdAt: Date;
+  expiresAt: Date;
+  usedAt: Date | null;
+  invalidatedAt: Date | null;
+  /** Seconds since creation by the database clock (for "typed code" lifetimes shorter than the link's). */
+  ageSeconds: number;
+}
+
+export interface OneTimeSecretsRepo {
+  /** Inserts the secret and, in the same statement sequence, invalidates older unused ones of the same user + purpose. */
+  issue(s: NewOneTimeSecret): Promise<OneTimeSecretRecord>;
+  /**
+   * Raise the attempt counter BEFORE any comparison and return the row as it is after the raise —
+   * only while it is usable (unused, not invalidated, not expired by the DB clock, attempts not exhausted
+   * before this one). null otherwise. `by` selects the row: its id, or the newest live one of a user.
+   */
+  beginAttempt(by: { id: string } | { realm: string; userId: string; purpose: string }): Promise<OneTimeSecretRecord | null>;
+  /** Atomic single use: `UPDATE … SET used_at = now() WHERE id = $1 AND used_at IS NULL AND … RETURNING`. */
+  consume(id: string): Promise<boolean>;
+  /** Invalidate every unused secret of the user for the purpose (e.g. after a completed reset). */
+  invalidateAll(userId: string, purpose: string): Promise<number>;
+  deleteExpired(before: Date): Promise<number>;
+}
+
+export type OutboxChannel = 'email' | 'sms';
+export type OutboxStatus = 'queued' | 'sending' | 'sent' | 'abandoned';
+
+export interface NewOutboxMessage {
+  id: string;
+  realm: string | null;
+  channel: OutboxChannel;
+  /** The address as stored for the user (mail always goes to the address as stored). */
+  recipient: string;
+  /** Template id, e.g. `recovery-code`, `password-changed`. */
+  template: string;
+  locale: Locale;
+  /**
+   * Template parameters, ENCRYPTED (AES-256-GCM under a key derived from the server secret) because
+   * they may carry a one-time code; wiped after delivery.
+   */
+  payload: Buffer;
+}
+
+export interface OutboxMessage extends Omit<NewOutboxMessage, 'payload'> {
+  payload: Buffer | null;
+  status: OutboxStatus;
+  attempts: number;
+  nextAttemptAt: Date;
+  lockedUntil: Date | null;
+  lastError: string | null;
+  createdAt: Date;
+  sentAt: Date | null;
+}
+
+export interface OutboxRepo {
+  enqueue(m: NewOutboxMessage): Promise<void>;
+  /**
+   * Claim up to `limit` due messages with FOR UPDATE SKIP LOCKED: status → sending, attempts + 1,
+   * locked_until = now() + leaseSeconds. A message whose lease ran out (a node died mid-send) is due again.
+   */
+  claim(limit: number, leaseSeconds: number): Promise<OutboxMessage[]>;
+  /** Delivered: status sent, payload wiped. Only if still leased by this claim (attempts matches). */
+  markSent(id: string, attempts: number): Promise<void>;
+  /** Failed: back to queued at `retryAt`, or abandoned when `abandon`. Payload wiped when abandoned. */
+  markFailed(id: string, attempts: number, error: string, retryAt: Date | null): Promise<void>;
+  get(id: string): Promise<OutboxMessage | null>;
+  list(opts: { limit: number; status?: OutboxStatus; recipient?: string }): Promise<OutboxMessage[]>;
+}
+
+/** A mail "delivered" to the development mailbox (no SMTP configured): shown at /dev/mailbox. */
+export interface DevMail {
+  id: string;
+  outboxId: string | null;
+  realm: string | null;
+  recipient: string;
+  subject: string;
+  textBody: string;
+  htmlBody: string;
+  createdAt: Date;
+}
+
+export type NewDevMail = Omit<DevMail, 'id' | 'createdAt'>;
+
+export interface DevMailboxRepo {
+  add(m: NewDevMail): Promise<DevMail>;
+  /** Newest first. */
+  list(limit: number): Promise<DevMail[]>;
+  get(id: string): Promise<DevMail | null>;
+  /** The newest mail to `recipient` (compared case-insensitively), or null. */
+  latestFor(recipient: string): Promise<DevMail | null>;
+}
+
+export interface MailToQueue {
+  realm: string | null;
+  /** The address as stored for the user (never re-cased or rebuilt). */
+  recipient: string;
+  /** Template id: `recovery-code`, `password-changed`, `recovery-unknown-account`. */
+  template: string;
+  locale: Locale;
+  params: Record<string, unknown>;
+}
+
+/** The core's view of the outbox: queue inside the state change's transaction, then nudge the worker. */
+export interface MailQueue {
+  enqueue(tx: Repos, m: MailToQueue): Promise<void>;
+  /** Run a delivery round soon (call after the transaction committed). */
+  kick(): void;
 }
 
 /** Everything a unit of work can touch, bound to one transaction. */
@@ -160,6 +299,9 @@ export interface Repos {
   sessions: SessionsRepo;
   flows: FlowsRepo;
   events: EventsRepo;
+  oneTimeSecrets: OneTimeSecretsRepo;
+  outbox: OutboxRepo;
+  devMailbox: DevMailboxRepo;
 }
 
 export interface Store extends Repos {

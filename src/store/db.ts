@@ -81,11 +81,7 @@ export function toStoreError(e: unknown): unknown {
   if (e instanceof Error && e.name === 'DrizzleQueryError' && e.cause instanceof Error) {
     // Connection-level failure (ECONNREFUSED, pool closed …): the cause has no parameters in it.
     const code = (e.cause as { code?: unknown }).code;
-    return new StoreQueryError(
-      `database: ${e.cause.message}`,
-      typeof code === 'string' ? { code } : {},
-      e.cause,
-    );
+    return new StoreQueryError(`database: ${e.cause.message}`, typeof code === 'string' ? { code } : {}, e.cause);
   }
   return e;
 }

@@ -84,7 +84,9 @@ export async function migrate(conn: MigrationConnection, opts: MigrateOptions = 
   }
   const unknown = [...done.keys()].filter((id) => !migrations.some((m) => m.id === id));
   if (unknown.length > 0) {
-    log(`store: WARNING the database has migrations this version does not know (${unknown.join(', ')}): a newer version ran here`);
+    log(
+      `store: WARNING the database has migrations this version does not know (${unknown.join(', ')}): a newer version ran here`,
+    );
   }
 
   const applied: string[] = [];

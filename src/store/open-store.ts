@@ -118,13 +118,9 @@ function buildStore(driver: Driver): Store {
     if (inTx.getStore()?.open) throw new Error(NESTED_USE);
   };
   const noGuard = () => {};
-  const wrapAll = (repos: Repos, g: () => void): Repos => ({
-    realms: wrapRepo(repos.realms, g),
-    users: wrapRepo(repos.users, g),
-    sessions: wrapRepo(repos.sessions, g),
-    flows: wrapRepo(repos.flows, g),
-    events: wrapRepo(repos.events, g),
-  });
+  // Every repository, whatever its kind, gets the same guard and error hygiene.
+  const wrapAll = (repos: Repos, g: () => void): Repos =>
+    Object.fromEntries(Object.entries(repos).map(([name, repo]) => [name, wrapRepo(repo as object, g)])) as unknown as Repos;
   const root = wrapAll(createRepos(driver.db), guard);
   let closing: Promise<void> | undefined;
 

@@ -1,8 +1,9 @@
 // Drizzle table definitions mirroring migrations/*.sql, for typed queries in the repositories.
 // The SQL files are the source of truth (they are what runs); this file only describes the result,
 // so indexes, checks and triggers live there, not here. Keep the two in step when adding a migration.
-import type { RealmPolicy } from '../core/realm/policy-schema.ts';
+
 import { bigint, boolean, customType, date, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import type { RealmPolicy } from '../core/realm/policy-schema.ts';
 
 /** bytea as a Buffer on both drivers (node-postgres gives a Buffer, PGlite a Uint8Array). */
 export const bytea = customType<{ data: Buffer; driverData: Uint8Array }>({

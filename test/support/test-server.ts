@@ -26,7 +26,11 @@ export const GOOD_PASSWORD = 'correct horse battery staple 42';
 export interface StartOptions {
   /** Extra environment for loadConfig (strings, as in a real environment). */
   env?: Record<string, string>;
-  /** Use PostgreSQL (a fresh database next to TEST_DATABASE_URL) instead of PGlite; throws without it. */
+  /**
+   * Use PostgreSQL (a fresh database next to TEST_DATABASE_URL, dropped on close) instead of PGlite;
+   * throws without TEST_DATABASE_URL. Defaults to true when DOSTUP_TEST_HTTP_DRIVER=pg, so the HTTP
+   * suites can be run on PostgreSQL unchanged.
+   */
   pg?: boolean;
   /** Also listen on 127.0.0.1:<random port> and report baseUrl (for tests needing a real socket). */
   listen?: boolean;
@@ -55,7 +59,7 @@ export const pgAvailable = (): boolean => Boolean(process.env.TEST_DATABASE_URL)
 export async function startTestDostup(opts: StartOptions = {}): Promise<TestDostup> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'dostup-test-'));
   let fresh: FreshDatabase | undefined;
-  if (opts.pg) {
+  if (opts.pg ?? process.env.DOSTUP_TEST_HTTP_DRIVER === 'pg') {
     const url = process.env.TEST_DATABASE_URL;
     if (!url) throw new Error('startTestDostup({ pg: true }) needs TEST_DATABASE_URL');
     fresh = await createFreshPgDatabase(url);

@@ -95,6 +95,48 @@ export const BrandingSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+export const RecoveryPolicySchema = Type.Object(
+  {
+    /** Offer "Forgot password?" at all. */
+    enabled: Type.Boolean({ default: true }),
+    /**
+     * What the person types to start: `login` (S1.2, S5.4), `email` (S4.1), `login-and-email` — both must
+     * match one user (S2.2) — or `login-or-email`.
+     */
+    identifyBy: Type.Union(
+      [Type.Literal('login'), Type.Literal('email'), Type.Literal('login-and-email'), Type.Literal('login-or-email')],
+      { default: 'login-or-email' },
+    ),
+    code: Type.Object(
+      {
+        /** `uuid` (S1.2), `digits`, or `control-string` — letters and digits (S4.1's check word). */
+        format: Type.Union([Type.Literal('uuid'), Type.Literal('digits'), Type.Literal('control-string')], { default: 'digits' }),
+        /** Length for `digits` and `control-string` (ignored for `uuid`). */
+        length: Type.Integer({ minimum: 6, maximum: 32, default: 8 }),
+        /** How long the mailed link works (S2.3: the mail says how long). */
+        linkLifetimeMinutes: Type.Integer({ minimum: 5, maximum: 24 * 60, default: 30 }),
+        /** How long the code works when typed by hand (shorter: a typed code is the guessable path). */
+        codeLifetimeMinutes: Type.Integer({ minimum: 2, maximum: 24 * 60, default: 10 }),
+        /** Wrong tries before the code and its flow are dead. */
+        maxAttempts: Type.Integer({ minimum: 1, maximum: 20, default: 5 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /**
+     * `hide` (default): the same answer whether or not the account exists, and no mail.
+     * `hide-and-notify`: the same answer; an address with no account gets a "someone asked, but there is
+     * no account here" notice. `reveal`: say so on the page (S1.4, S2.2) — opt-in, warned at start-up.
+     */
+    unknownAccounts: Type.Union([Type.Literal('hide'), Type.Literal('hide-and-notify'), Type.Literal('reveal')], { default: 'hide' }),
+    /** Seconds before "send again" works (the page shows a countdown-free hint; the server enforces it). */
+    resendCooldownSeconds: Type.Integer({ minimum: 10, maximum: 3600, default: 60 }),
+    /** Texts shown on the "mail sent" page (S1.5 advice, S4.2 "contact your administrator"). */
+    sentAdvice: Type.Optional(Localized),
+  },
+  { additionalProperties: false, default: {} },
+);
+export type RecoveryPolicy = Static<typeof RecoveryPolicySchema>;
+
 export const RealmPolicySchema = Type.Object(
   {
     $schema: Type.Optional(Type.String()),
@@ -111,6 +153,7 @@ export const RealmPolicySchema = Type.Object(
     sessions: SessionPolicySchema,
     locales: LocalePolicySchema,
     branding: BrandingSchema,
+    recovery: RecoveryPolicySchema,
   },
   {
     additionalProperties: false,

@@ -82,6 +82,12 @@ export function insecureChoices(p: RealmPolicy): string[] {
   if (url.protocol === 'http:' && !local) {
     warnings.push(`realm "${p.name}": baseUrl ${p.baseUrl} is plain http outside localhost; cookies cannot be Secure`);
   }
+  if (p.recovery.enabled && p.recovery.unknownAccounts === 'reveal') {
+    warnings.push(`realm "${p.name}": password recovery reveals whether an account exists (recovery.unknownAccounts=reveal)`);
+  }
+  if (p.recovery.code.codeLifetimeMinutes > p.recovery.code.linkLifetimeMinutes) {
+    warnings.push(`realm "${p.name}": a typed code lives longer than the link (recovery.code.codeLifetimeMinutes)`);
+  }
   if (!p.password.rejectCommon) warnings.push(`realm "${p.name}": common passwords are allowed (password.rejectCommon=false)`);
   if (p.password.minLength < 8) warnings.push(`realm "${p.name}": password.minLength ${p.password.minLength} is below 8`);
   return warnings;

@@ -36,7 +36,13 @@ function track(res: InjectResponse): InjectResponse {
 
 function signIn(t: TestDostup, payload: unknown, headers: Record<string, string> = {}, remoteAddress?: string) {
   return t
-    .inject({ method: 'POST', url: LOGIN_URL, payload: payload as Record<string, unknown>, headers, ...(remoteAddress ? { remoteAddress } : {}) })
+    .inject({
+      method: 'POST',
+      url: LOGIN_URL,
+      payload: payload as Record<string, unknown>,
+      headers,
+      ...(remoteAddress ? { remoteAddress } : {}),
+    })
     .then(track);
 }
 
@@ -53,7 +59,9 @@ async function signedIn(t: TestDostup, login: string, remember = false) {
 }
 
 const whoamiByCookie = (t: TestDostup, token: string) =>
-  t.inject({ method: 'GET', url: '/api/v1/whoami', headers: { cookie: cookieHeader({ dostup_session: token }) } }).then(track);
+  t
+    .inject({ method: 'GET', url: '/api/v1/whoami', headers: { cookie: cookieHeader({ dostup_session: token }) } })
+    .then(track);
 const whoamiByBearer = (t: TestDostup, token: string) =>
   t.inject({ method: 'GET', url: '/api/v1/whoami', headers: { authorization: `Bearer ${token}` } }).then(track);
 
@@ -72,7 +80,12 @@ describe('JSON API', () => {
     // Rate limits high: this instance tests everything but the limits themselves. Argon2 a little
     // dearer than the test default so the timing test can tell "did argon2" from "skipped it".
     t = await startTestDostup({
-      env: { RATE_SIGNIN_PER_ACCOUNT: '100000', RATE_SIGNIN_PER_IP: '1000000', ARGON2_MEMORY_KIB: '32768', ARGON2_ITERATIONS: '2' },
+      env: {
+        RATE_SIGNIN_PER_ACCOUNT: '100000',
+        RATE_SIGNIN_PER_IP: '1000000',
+        ARGON2_MEMORY_KIB: '32768',
+        ARGON2_ITERATIONS: '2',
+      },
     });
   });
   afterAll(async () => {
@@ -138,7 +151,11 @@ describe('JSON API', () => {
       const login = uniqueLogin('sec');
       await t.addUser({ login, password: GOOD_PASSWORD }, realm);
       const res = await t
-        .inject({ method: 'POST', url: '/api/v1/realms/securerealm/login', payload: { identifier: login, password: GOOD_PASSWORD } })
+        .inject({
+          method: 'POST',
+          url: '/api/v1/realms/securerealm/login',
+          payload: { identifier: login, password: GOOD_PASSWORD },
+        })
         .then(track);
       expect(res.statusCode).toBe(200);
       expect(cookieOf(res, 'dostup_session')!.attrs.secure).toBe(true);
@@ -157,7 +174,13 @@ describe('JSON API', () => {
 
     it('an identifier with an invisible character is another identifier: no sign-in, generic 401', async () => {
       const { login } = await newUser(t);
-      for (const identifier of [`\u200B${login}`, `${login}\u200D`, `${login}\u0000`, `\u202E${login}`, `${login}\r\n`]) {
+      for (const identifier of [
+        `\u200B${login}`,
+        `${login}\u200D`,
+        `${login}\u0000`,
+        `\u202E${login}`,
+        `${login}\r\n`,
+      ]) {
         const res = await signIn(t, { identifier, password: GOOD_PASSWORD });
         expect(res.statusCode, JSON.stringify(identifier)).toBe(401);
         expect(errorCode(res)).toBe('INVALID_CREDENTIALS');
@@ -178,7 +201,12 @@ describe('JSON API', () => {
       const s = await signedIn(t, login);
       for (const res of [await whoamiByCookie(t, s.session.token), await whoamiByBearer(t, s.session.token)]) {
         expect(res.statusCode, res.body).toBe(200);
-        const body = json<{ user: { id: string; login: string }; realm: string; rights: string[]; session: { id: string } }>(res);
+        const body = json<{
+          user: { id: string; login: string };
+          realm: string;
+          rights: string[];
+          session: { id: string };
+        }>(res);
         expect(body.user.id).toBe(user.id);
         expect(body.user.login).toBe(login);
         expect(body.realm).toBe('main');
@@ -237,7 +265,9 @@ describe('JSON API', () => {
         .inject({ method: 'GET', url: '/api/v1/sessions', headers: { authorization: `Bearer ${a.session.token}` } })
         .then(track);
       expect(list.statusCode).toBe(200);
-      const sessions = json<{ sessions: { id: string; current: boolean; ip: string | null; userAgent: string | null }[] }>(list).sessions;
+      const sessions = json<{
+        sessions: { id: string; current: boolean; ip: string | null; userAgent: string | null }[];
+      }>(list).sessions;
       expect(sessions.map((s) => s.id).sort()).toEqual([a.session.id, b.session.id].sort());
       expect(sessions.find((s) => s.id === a.session.id)!.current).toBe(true);
       expect(sessions.find((s) => s.id === b.session.id)!.current).toBe(false);
@@ -246,14 +276,22 @@ describe('JSON API', () => {
       // b is in use (and cached on this node) when a ends it.
       expect((await whoamiByBearer(t, b.session.token)).statusCode).toBe(200);
       const del = await t
-        .inject({ method: 'DELETE', url: `/api/v1/sessions/${b.session.id}`, headers: { cookie: cookieHeader({ dostup_session: a.session.token }) } })
+        .inject({
+          method: 'DELETE',
+          url: `/api/v1/sessions/${b.session.id}`,
+          headers: { cookie: cookieHeader({ dostup_session: a.session.token }) },
+        })
         .then(track);
       expect(del.statusCode, del.body).toBe(204);
       expect((await whoamiByBearer(t, b.session.token)).statusCode).toBe(401);
       expect((await whoamiByCookie(t, b.session.token)).statusCode).toBe(401);
       expect((await whoamiByBearer(t, a.session.token)).statusCode).toBe(200);
       const after = json<{ sessions: { id: string }[] }>(
-        await t.inject({ method: 'GET', url: '/api/v1/sessions', headers: { authorization: `Bearer ${a.session.token}` } }),
+        await t.inject({
+          method: 'GET',
+          url: '/api/v1/sessions',
+          headers: { authorization: `Bearer ${a.session.token}` },
+        }),
       );
       expect(after.sessions.map((s) => s.id)).toEqual([a.session.id]);
     });
@@ -264,7 +302,11 @@ describe('JSON API', () => {
       const m = await signedIn(t, mallory.login);
       const v = await signedIn(t, victim.login);
       const del = await t
-        .inject({ method: 'DELETE', url: `/api/v1/sessions/${v.session.id}`, headers: { authorization: `Bearer ${m.session.token}` } })
+        .inject({
+          method: 'DELETE',
+          url: `/api/v1/sessions/${v.session.id}`,
+          headers: { authorization: `Bearer ${m.session.token}` },
+        })
         .then(track);
       expect(del.statusCode).toBe(404);
       expect(errorCode(del)).toBe('SESSION_NOT_FOUND');
@@ -275,7 +317,9 @@ describe('JSON API', () => {
       const { login } = await newUser(t);
       const s = await signedIn(t, login);
       const headers = { authorization: `Bearer ${s.session.token}` };
-      const unknown = await t.inject({ method: 'DELETE', url: `/api/v1/sessions/${crypto.randomUUID()}`, headers }).then(track);
+      const unknown = await t
+        .inject({ method: 'DELETE', url: `/api/v1/sessions/${crypto.randomUUID()}`, headers })
+        .then(track);
       expect(unknown.statusCode).toBe(404);
       expect(errorCode(unknown)).toBe('SESSION_NOT_FOUND');
       const bad = await t.inject({ method: 'DELETE', url: '/api/v1/sessions/not-a-uuid', headers }).then(track);
@@ -397,50 +441,358 @@ describe('JSON API', () => {
     const json_ = { 'content-type': 'application/json' };
     const login = (body: unknown): string => JSON.stringify(body);
     const cases: Case[] = [
-      { name: 'body over 64 KiB (login)', method: 'POST', url: LOGIN_URL, headers: json_, body: login({ identifier: 'a', password: huge }), status: 413, code: 'BODY_TOO_LARGE' },
-      { name: 'body over 64 KiB (logout)', method: 'POST', url: '/api/v1/logout', headers: json_, body: login({ x: huge }), status: 413, code: 'BODY_TOO_LARGE' },
-      { name: 'password is a number', method: 'POST', url: LOGIN_URL, headers: json_, body: login({ identifier: 'a', password: 123 }), status: 400, code: 'VALIDATION_FAILED', issuePath: '/password' },
-      { name: 'password is null', method: 'POST', url: LOGIN_URL, headers: json_, body: login({ identifier: 'a', password: null }), status: 400, code: 'VALIDATION_FAILED', issuePath: '/password' },
-      { name: 'password is an array', method: 'POST', url: LOGIN_URL, headers: json_, body: login({ identifier: 'a', password: ['p'] }), status: 400, code: 'VALIDATION_FAILED', issuePath: '/password' },
-      { name: 'identifier is an array', method: 'POST', url: LOGIN_URL, headers: json_, body: login({ identifier: ['a'], password: 'p' }), status: 400, code: 'VALIDATION_FAILED', issuePath: '/identifier' },
-      { name: 'identifier is an object', method: 'POST', url: LOGIN_URL, headers: json_, body: login({ identifier: { $ne: '' }, password: 'p' }), status: 400, code: 'VALIDATION_FAILED', issuePath: '/identifier' },
-      { name: 'identifier is empty', method: 'POST', url: LOGIN_URL, headers: json_, body: login({ identifier: '', password: 'p' }), status: 400, code: 'VALIDATION_FAILED', issuePath: '/identifier' },
-      { name: 'identifier missing', method: 'POST', url: LOGIN_URL, headers: json_, body: login({ password: 'p' }), status: 400, code: 'VALIDATION_FAILED', issuePath: '/identifier' },
-      { name: 'remember is "yes"', method: 'POST', url: LOGIN_URL, headers: json_, body: login({ identifier: 'a', password: 'p', remember: 'yes' }), status: 400, code: 'VALIDATION_FAILED', issuePath: '/remember' },
-      { name: 'remember is 1', method: 'POST', url: LOGIN_URL, headers: json_, body: login({ identifier: 'a', password: 'p', remember: 1 }), status: 400, code: 'VALIDATION_FAILED', issuePath: '/remember' },
-      { name: 'unknown field', method: 'POST', url: LOGIN_URL, headers: json_, body: login({ identifier: 'a', password: 'p', admin: true }), status: 400, code: 'VALIDATION_FAILED', issuePath: '/admin' },
-      { name: 'prototype pollution key', method: 'POST', url: LOGIN_URL, headers: json_, body: '{"identifier":"a","password":"p","__proto__":{"x":1}}', status: 400, code: 'VALIDATION_FAILED' },
-      { name: 'body is an array', method: 'POST', url: LOGIN_URL, headers: json_, body: '[]', status: 400, code: 'VALIDATION_FAILED' },
-      { name: 'body is null', method: 'POST', url: LOGIN_URL, headers: json_, body: 'null', status: 400, code: 'VALIDATION_FAILED' },
-      { name: 'invalid JSON', method: 'POST', url: LOGIN_URL, headers: json_, body: '{"identifier":', status: 400, code: 'VALIDATION_FAILED' },
-      { name: 'empty JSON body', method: 'POST', url: LOGIN_URL, headers: json_, body: '', status: 400, code: 'VALIDATION_FAILED' },
-      { name: 'no content type', method: 'POST', url: LOGIN_URL, body: login({ identifier: 'a', password: 'p' }), status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
-      { name: 'form content type', method: 'POST', url: LOGIN_URL, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'identifier=a&password=p', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
-      { name: 'text/plain content type', method: 'POST', url: LOGIN_URL, headers: { 'content-type': 'text/plain' }, body: login({ identifier: 'a', password: 'p' }), status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
-      { name: 'multipart content type', method: 'POST', url: LOGIN_URL, headers: { 'content-type': 'multipart/form-data; boundary=x' }, body: '--x--', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
-      { name: 'form post to logout (cookie)', method: 'POST', url: '/api/v1/logout', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: 'dostup_session=x' }, body: 'a=1', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
-      { name: 'unknown field in logout', method: 'POST', url: '/api/v1/logout', headers: json_, body: login({ all: true }), status: 400, code: 'VALIDATION_FAILED', issuePath: '/all' },
-      { name: 'unknown realm', method: 'POST', url: '/api/v1/realms/nosuchrealm/login', headers: json_, body: login({ identifier: 'a', password: 'p' }), status: 404, code: 'REALM_NOT_FOUND' },
-      { name: 'malformed realm name', method: 'POST', url: '/api/v1/realms/Bad_Realm!/login', headers: json_, body: login({ identifier: 'a', password: 'p' }), status: 400, code: 'VALIDATION_FAILED', issuePath: '/realm' },
-      { name: 'realm name with traversal', method: 'POST', url: '/api/v1/realms/..%2f..%2fetc/login', headers: json_, body: login({ identifier: 'a', password: 'p' }), status: 400, code: 'VALIDATION_FAILED' },
-      { name: 'malformed session id', method: 'DELETE', url: '/api/v1/sessions/123', status: 400, code: 'VALIDATION_FAILED', issuePath: '/id' },
-      { name: 'session id with SQL', method: 'DELETE', url: `/api/v1/sessions/${encodeURIComponent("1' or '1'='1")}`, status: 400, code: 'VALIDATION_FAILED' },
+      {
+        name: 'body over 64 KiB (login)',
+        method: 'POST',
+        url: LOGIN_URL,
+        headers: json_,
+        body: login({ identifier: 'a', password: huge }),
+        status: 413,
+        code: 'BODY_TOO_LARGE',
+      },
+      {
+        name: 'body over 64 KiB (logout)',
+        method: 'POST',
+        url: '/api/v1/logout',
+        headers: json_,
+        body: login({ x: huge }),
+        status: 413,
+        code: 'BODY_TOO_LARGE',
+      },
+      {
+        name: 'password is a number',
+        method: 'POST',
+        url: LOGIN_URL,
+        headers: json_,
+        body: login({ identifier: 'a', password: 123 }),
+        status: 400,
+        code: 'VALIDATION_FAILED',
+        issuePath: '/password',
+      },
+      {
+        name: 'password is null',
+        method: 'POST',
+        url: LOGIN_URL,
+        headers: json_,
+        body: login({ identifier: 'a', password: null }),
+        status: 400,
+        code: 'VALIDATION_FAILED',
+        issuePath: '/password',
+      },
+      {
+        name: 'password is an array',
+        method: 'POST',
+        url: LOGIN_URL,
+        headers: json_,
+        body: login({ identifier: 'a', password: ['p'] }),
+        status: 400,
+        code: 'VALIDATION_FAILED',
+        issuePath: '/password',
+      },
+      {
+        name: 'identifier is an array',
+        method: 'POST',
+        url: LOGIN_URL,
+        headers: json_,
+        body: login({ identifier: ['a'], password: 'p' }),
+        status: 400,
+        code: 'VALIDATION_FAILED',
+        issuePath: '/identifier',
+      },
+      {
+        name: 'identifier is an object',
+        method: 'POST',
+        url: LOGIN_URL,
+        headers: json_,
+        body: login({ identifier: { $ne: '' }, password: 'p' }),
+        status: 400,
+        code: 'VALIDATION_FAILED',
+        issuePath: '/identifier',
+      },
+      {
+        name: 'identifier is empty',
+        method: 'POST',
+        url: LOGIN_URL,
+        headers: json_,
+        body: login({ identifier: '', password: 'p' }),
+        status: 400,
+        code: 'VALIDATION_FAILED',
+        issuePath: '/identifier',
+      },
+      {
+        name: 'identifier missing',
+        method: 'POST',
+        url: LOGIN_URL,
+        headers: json_,
+        body: login({ password: 'p' }),
+        status: 400,
+        code: 'VALIDATION_FAILED',
+        issuePath: '/identifier',
+      },
+      {
+        name: 'remember is "yes"',
+        method: 'POST',
+        url: LOGIN_URL,
+        headers: json_,
+        body: login({ identifier: 'a', password: 'p', remember: 'yes' }),
+        status: 400,
+        code: 'VALIDATION_FAILED',
+        issuePath: '/remember',
+      },
+      {
+        name: 'remember is 1',
+        method: 'POST',
+        url: LOGIN_URL,
+        headers: json_,
+        body: login({ identifier: 'a', password: 'p', remember: 1 }),
+        status: 400,
+        code: 'VALIDATION_FAILED',
+        issuePath: '/remember',
+      },
+      {
+        name: 'unknown field',
+        method: 'POST',
+        url: LOGIN_URL,
+        headers: json_,
+        body: login({ identifier: 'a', password: 'p', admin: true }),
+        status: 400,
+        code: 'VALIDATION_FAILED',
+        issuePath: '/admin',
+      },
+      {
+        name: 'prototype pollution key',
+        method: 'POST',
+        url: LOGIN_URL,
+        headers: json_,
+        body: '{"identifier":"a","password":"p","__proto__":{"x":1}}',
+        status: 400,
+        code: 'VALIDATION_FAILED',
+      },
+      {
+        name: 'body is an array',
+        method: 'POST',
+        url: LOGIN_URL,
+        headers: json_,
+        body: '[]',
+        status: 400,
+        code: 'VALIDATION_FAILED',
+      },
+      {
+        name: 'body is null',
+        method: 'POST',
+        url: LOGIN_URL,
+        headers: json_,
+        body: 'null',
+        status: 400,
+        code: 'VALIDATION_FAILED',
+      },
+      {
+        name: 'invalid JSON',
+        method: 'POST',
+        url: LOGIN_URL,
+        headers: json_,
+        body: '{"identifier":',
+        status: 400,
+        code: 'VALIDATION_FAILED',
+      },
+      {
+        name: 'empty JSON body',
+        method: 'POST',
+        url: LOGIN_URL,
+        headers: json_,
+        body: '',
+        status: 400,
+        code: 'VALIDATION_FAILED',
+      },
+      {
+        name: 'no content type',
+        method: 'POST',
+        url: LOGIN_URL,
+        body: login({ identifier: 'a', password: 'p' }),
+        status: 415,
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+      },
+      {
+        name: 'form content type',
+        method: 'POST',
+        url: LOGIN_URL,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'identifier=a&password=p',
+        status: 415,
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+      },
+      {
+        name: 'text/plain content type',
+        method: 'POST',
+        url: LOGIN_URL,
+        headers: { 'content-type': 'text/plain' },
+        body: login({ identifier: 'a', password: 'p' }),
+        status: 415,
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+      },
+      {
+        name: 'multipart content type',
+        method: 'POST',
+        url: LOGIN_URL,
+        headers: { 'content-type': 'multipart/form-data; boundary=x' },
+        body: '--x--',
+        status: 415,
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+      },
+      {
+        name: 'form post to logout (cookie)',
+        method: 'POST',
+        url: '/api/v1/logout',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: 'dostup_session=x' },
+        body: 'a=1',
+        status: 415,
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+      },
+      {
+        name: 'unknown field in logout',
+        method: 'POST',
+        url: '/api/v1/logout',
+        headers: json_,
+        body: login({ all: true }),
+        status: 400,
+        code: 'VALIDATION_FAILED',
+        issuePath: '/all',
+      },
+      {
+        name: 'unknown realm',
+        method: 'POST',
+        url: '/api/v1/realms/nosuchrealm/login',
+        headers: json_,
+        body: login({ identifier: 'a', password: 'p' }),
+        status: 404,
+        code: 'REALM_NOT_FOUND',
+      },
+      {
+        name: 'malformed realm name',
+        method: 'POST',
+        url: '/api/v1/realms/Bad_Realm!/login',
+        headers: json_,
+        body: login({ identifier: 'a', password: 'p' }),
+        status: 400,
+        code: 'VALIDATION_FAILED',
+        issuePath: '/realm',
+      },
+      {
+        name: 'realm name with traversal',
+        method: 'POST',
+        url: '/api/v1/realms/..%2f..%2fetc/login',
+        headers: json_,
+        body: login({ identifier: 'a', password: 'p' }),
+        status: 400,
+        code: 'VALIDATION_FAILED',
+      },
+      {
+        name: 'malformed session id',
+        method: 'DELETE',
+        url: '/api/v1/sessions/123',
+        status: 400,
+        code: 'VALIDATION_FAILED',
+        issuePath: '/id',
+      },
+      {
+        name: 'session id with SQL',
+        method: 'DELETE',
+        url: `/api/v1/sessions/${encodeURIComponent("1' or '1'='1")}`,
+        status: 400,
+        code: 'VALIDATION_FAILED',
+      },
       { name: 'unknown route', method: 'GET', url: '/api/v1/nothing-here', status: 404, code: 'NOT_FOUND' },
-      { name: 'junk cookie ../../x', method: 'GET', url: '/api/v1/whoami', headers: { cookie: 'dostup_session=../../x' }, status: 401, code: 'UNAUTHENTICATED' },
-      { name: '10 KB cookie', method: 'GET', url: '/api/v1/whoami', headers: { cookie: `dostup_session=${'A'.repeat(10_000)}` }, status: 401, code: 'UNAUTHENTICATED' },
-      { name: 'percent-junk cookie', method: 'GET', url: '/api/v1/whoami', headers: { cookie: 'dostup_session=%E0%A4%A' }, status: 401, code: 'UNAUTHENTICATED' },
-      { name: 'cookie of 43 chars but no session', method: 'GET', url: '/api/v1/whoami', headers: { cookie: `dostup_session=${'B'.repeat(43)}` }, status: 401, code: 'UNAUTHENTICATED' },
-      { name: 'empty bearer', method: 'GET', url: '/api/v1/whoami', headers: { authorization: 'Bearer ' }, status: 401, code: 'UNAUTHENTICATED' },
-      { name: 'junk bearer', method: 'GET', url: '/api/v1/whoami', headers: { authorization: `Bearer ${'../'.repeat(2000)}` }, status: 401, code: 'UNAUTHENTICATED' },
-      { name: 'basic auth', method: 'GET', url: '/api/v1/whoami', headers: { authorization: 'Basic YTpi' }, status: 401, code: 'UNAUTHENTICATED' },
-      { name: 'junk cookie on session list', method: 'GET', url: '/api/v1/sessions', headers: { cookie: 'dostup_session=../../x' }, status: 401, code: 'UNAUTHENTICATED' },
-      { name: 'junk cookie on logout', method: 'POST', url: '/api/v1/logout', headers: { ...json_, cookie: 'dostup_session=../../x' }, body: '{}', status: 401, code: 'UNAUTHENTICATED' },
-      { name: 'junk bearer on delete', method: 'DELETE', url: `/api/v1/sessions/${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`, headers: { authorization: 'Bearer ../../x' }, status: 401, code: 'UNAUTHENTICATED' },
+      {
+        name: 'junk cookie ../../x',
+        method: 'GET',
+        url: '/api/v1/whoami',
+        headers: { cookie: 'dostup_session=../../x' },
+        status: 401,
+        code: 'UNAUTHENTICATED',
+      },
+      {
+        name: '10 KB cookie',
+        method: 'GET',
+        url: '/api/v1/whoami',
+        headers: { cookie: `dostup_session=${'A'.repeat(10_000)}` },
+        status: 401,
+        code: 'UNAUTHENTICATED',
+      },
+      {
+        name: 'percent-junk cookie',
+        method: 'GET',
+        url: '/api/v1/whoami',
+        headers: { cookie: 'dostup_session=%E0%A4%A' },
+        status: 401,
+        code: 'UNAUTHENTICATED',
+      },
+      {
+        name: 'cookie of 43 chars but no session',
+        method: 'GET',
+        url: '/api/v1/whoami',
+        headers: { cookie: `dostup_session=${'B'.repeat(43)}` },
+        status: 401,
+        code: 'UNAUTHENTICATED',
+      },
+      {
+        name: 'empty bearer',
+        method: 'GET',
+        url: '/api/v1/whoami',
+        headers: { authorization: 'Bearer ' },
+        status: 401,
+        code: 'UNAUTHENTICATED',
+      },
+      {
+        name: 'junk bearer',
+        method: 'GET',
+        url: '/api/v1/whoami',
+        headers: { authorization: `Bearer ${'../'.repeat(2000)}` },
+        status: 401,
+        code: 'UNAUTHENTICATED',
+      },
+      {
+        name: 'basic auth',
+        method: 'GET',
+        url: '/api/v1/whoami',
+        headers: { authorization: 'Basic YTpi' },
+        status: 401,
+        code: 'UNAUTHENTICATED',
+      },
+      {
+        name: 'junk cookie on session list',
+        method: 'GET',
+        url: '/api/v1/sessions',
+        headers: { cookie: 'dostup_session=../../x' },
+        status: 401,
+        code: 'UNAUTHENTICATED',
+      },
+      {
+        name: 'junk cookie on logout',
+        method: 'POST',
+        url: '/api/v1/logout',
+        headers: { ...json_, cookie: 'dostup_session=../../x' },
+        body: '{}',
+        status: 401,
+        code: 'UNAUTHENTICATED',
+      },
+      {
+        name: 'junk bearer on delete',
+        method: 'DELETE',
+        url: `/api/v1/sessions/${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`,
+        headers: { authorization: 'Bearer ../../x' },
+        status: 401,
+        code: 'UNAUTHENTICATED',
+      },
     ];
 
     it.each(cases)('$name → $status $code', async (c) => {
       const res = await t
-        .inject({ method: c.method, url: c.url, headers: c.headers ?? {}, ...(c.body !== undefined ? { body: c.body } : {}) })
+        .inject({
+          method: c.method,
+          url: c.url,
+          headers: c.headers ?? {},
+          ...(c.body !== undefined ? { body: c.body } : {}),
+        })
         .then(track);
       expect(res.statusCode, res.body.slice(0, 300)).toBe(c.status);
       expect(res.statusCode).toBeLessThan(500);
@@ -461,7 +813,12 @@ describe('JSON API', () => {
       { name: 'broken percent-encoding in the path', url: '/api/v1/realms/%E0%A4%A/login' },
     ])('router-level error ($name) goes through the error handler', async ({ url }) => {
       const res = await t
-        .inject({ method: 'POST', url, headers: { 'content-type': 'application/json', 'accept-language': 'en' }, body: '{}' })
+        .inject({
+          method: 'POST',
+          url,
+          headers: { 'content-type': 'application/json', 'accept-language': 'en' },
+          body: '{}',
+        })
         .then(track);
       expect(res.statusCode).toBeGreaterThanOrEqual(400);
       expect(res.statusCode).toBeLessThan(500);
@@ -487,7 +844,9 @@ describe('JSON API', () => {
       const ru = json<ErrorJson>(await signIn(t, wrong, { 'accept-language': 'ru-RU,ru;q=0.9,en;q=0.8' }));
       const cookieEn = json<ErrorJson>(await signIn(t, wrong, { 'accept-language': 'ru', cookie: 'dostup_lang=en' }));
       const none = json<ErrorJson>(await signIn(t, wrong));
-      const junk = json<ErrorJson>(await signIn(t, wrong, { 'accept-language': `${'x-'.repeat(600)};q=2`, cookie: 'dostup_lang=../../etc' }));
+      const junk = json<ErrorJson>(
+        await signIn(t, wrong, { 'accept-language': `${'x-'.repeat(600)};q=2`, cookie: 'dostup_lang=../../etc' }),
+      );
       expect(en.error.message).toBe('Incorrect login or password.');
       expect(ru.error.message).toBe('Неверный логин или пароль.');
       expect(cookieEn.error.message).toBe('Incorrect login or password.');
@@ -498,12 +857,21 @@ describe('JSON API', () => {
 
     it('validation and 404 errors are localized too', async () => {
       const en = await t
-        .inject({ method: 'POST', url: LOGIN_URL, headers: { 'accept-language': 'en', 'content-type': 'application/json' }, body: '{' })
+        .inject({
+          method: 'POST',
+          url: LOGIN_URL,
+          headers: { 'accept-language': 'en', 'content-type': 'application/json' },
+          body: '{',
+        })
         .then(track);
       expect(json<ErrorJson>(en).error.message).toBe('Please check the information you entered.');
-      const nf = await t.inject({ method: 'GET', url: '/api/v1/nope', headers: { 'accept-language': 'en' } }).then(track);
+      const nf = await t
+        .inject({ method: 'GET', url: '/api/v1/nope', headers: { 'accept-language': 'en' } })
+        .then(track);
       expect(json<ErrorJson>(nf).error.message).toBe('Page not found.');
-      const nfRu = await t.inject({ method: 'GET', url: '/api/v1/nope', headers: { 'accept-language': 'ru' } }).then(track);
+      const nfRu = await t
+        .inject({ method: 'GET', url: '/api/v1/nope', headers: { 'accept-language': 'ru' } })
+        .then(track);
       expect(errorCode(nfRu)).toBe('NOT_FOUND');
       expect(json<ErrorJson>(nfRu).error.message).not.toBe('Page not found.');
     });
@@ -524,7 +892,11 @@ describe('JSON API', () => {
     });
 
     it('a client-sent request id is not echoed', async () => {
-      const res = await t.inject({ method: 'GET', url: '/api/v1/whoami', headers: { 'request-id': 'evil\u0000id', 'x-request-id': 'evil' } });
+      const res = await t.inject({
+        method: 'GET',
+        url: '/api/v1/whoami',
+        headers: { 'request-id': 'evil\u0000id', 'x-request-id': 'evil' },
+      });
       expect(JSON.stringify(res.headers)).not.toContain('evil');
     });
 
@@ -534,14 +906,17 @@ describe('JSON API', () => {
       expect(json(h)).toEqual({ status: 'ok' });
       const r = await t.inject({ method: 'GET', url: '/ready' }).then(track);
       expect(r.statusCode).toBe(200);
-      expect(json(r)).toEqual({ status: 'ready', database: 'pglite' });
+      expect(json(r)).toEqual({ status: 'ready', database: t.d.store.driver });
+      expect(['pglite', 'pg']).toContain(t.d.store.driver);
     });
 
     it('/api/openapi.json describes login and whoami with their schemas', async () => {
       const res = await t.inject({ method: 'GET', url: '/api/openapi.json' }).then(track);
       expect(res.statusCode).toBe(200);
       type Op = {
-        requestBody?: { content: Record<string, { schema: { properties?: Record<string, unknown>; required?: string[] } }> };
+        requestBody?: {
+          content: Record<string, { schema: { properties?: Record<string, unknown>; required?: string[] } }>;
+        };
         responses: Record<string, { content?: Record<string, { schema: { properties?: Record<string, unknown> } }> }>;
         parameters?: { name: string; in: string }[];
       };
@@ -584,7 +959,7 @@ describe('JSON API', () => {
 describe('JSON API rate limits', () => {
   let t: TestDostup;
   beforeAll(async () => {
-    t = await startTestDostup({ env: { RATE_SIGNIN_PER_ACCOUNT: '3', RATE_SIGNIN_PER_IP: '5' } });
+    t = await startTestDostup({ env: { RATE_SIGNIN_PER_ACCOUNT: '3', RATE_SIGNIN_PER_IP: '5' }, listen: true });
   });
   afterAll(async () => {
     await t?.close();
@@ -661,17 +1036,62 @@ describe('JSON API rate limits', () => {
     expect((await attempt(login, GOOD_PASSWORD, uniqueIp())).statusCode).toBe(200);
   });
 
+  it('without TRUST_PROXY a forged X-Forwarded-For does not buy a fresh per-IP budget', async () => {
+    const ip = uniqueIp();
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await attempt(uniqueLogin('xff'), 'Password1!', ip, { 'x-forwarded-for': `203.0.113.${i + 1}` });
+      statuses.push(res.statusCode);
+    }
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
+  });
+
+  it('over a real socket: sign-in, whoami by cookie, and an oversized header refused without a 5xx', async () => {
+    expect(t.baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const login = uniqueLogin('sock');
+    await t.addUser({ login, password: GOOD_PASSWORD });
+    const res = await fetch(`${t.baseUrl}${LOGIN_URL}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ identifier: login, password: GOOD_PASSWORD }),
+    });
+    expect(res.status).toBe(200);
+    const setCookie = res.headers.get('set-cookie') ?? '';
+    expect(setCookie).toMatch(/^dostup_session=[A-Za-z0-9_-]{43,};/);
+    const cookie = setCookie.split(';')[0]!;
+    const who = await fetch(`${t.baseUrl}/api/v1/whoami`, { headers: { cookie } });
+    expect(who.status).toBe(200);
+    expect(((await who.json()) as { user: { login: string } }).user.login).toBe(login);
+    const big = await fetch(`${t.baseUrl}/api/v1/whoami`, {
+      headers: { cookie: `dostup_session=${'A'.repeat(20_000)}` },
+    });
+    expect(big.status).toBeGreaterThanOrEqual(400);
+    expect(big.status).toBeLessThan(500);
+    const body = await big.text();
+    expect(looksLikeStack(body)).toBe(false);
+  });
+
   it('429 bodies are localized; the code stays RATE_LIMITED', async () => {
     const ghost = uniqueLogin('ghostl');
     for (let i = 0; i < 3; i++) await attempt(ghost, 'x', uniqueIp());
     const en = await attempt(ghost, 'x', uniqueIp(), { 'accept-language': 'en' });
     const ru = await attempt(ghost, 'x', uniqueIp(), { 'accept-language': 'ru' });
-    expect(json<ErrorJson>(en).error).toMatchObject({ code: 'RATE_LIMITED', message: 'Too many attempts. Please try again later.' });
-    expect(json<ErrorJson>(ru).error).toMatchObject({ code: 'RATE_LIMITED', message: 'Слишком много попыток. Попробуйте позже.' });
+    expect(json<ErrorJson>(en).error).toMatchObject({
+      code: 'RATE_LIMITED',
+      message: 'Too many attempts. Please try again later.',
+    });
+    expect(json<ErrorJson>(ru).error).toMatchObject({
+      code: 'RATE_LIMITED',
+      message: 'Слишком много попыток. Попробуйте позже.',
+    });
   });
 
   it('rate-limited attempts are recorded as events without naming the account', async () => {
-    const res = await t.inject({ method: 'GET', url: '/api/v1/admin/events?kind=signin.rate_limited&realm=main', headers: t.adminHeaders() });
+    const res = await t.inject({
+      method: 'GET',
+      url: '/api/v1/admin/events?kind=signin.rate_limited&realm=main',
+      headers: t.adminHeaders(),
+    });
     expect(res.statusCode).toBe(200);
     const events = json<{ events: { kind: string; userId: string | null; ip: string | null }[] }>(res).events;
     expect(events.length).toBeGreaterThan(0);

@@ -107,7 +107,9 @@ export function registerWebRoutes(root: FastifyInstance, deps: HttpDeps) {
       if (set) reply.setCookie(LANG_COOKIE, set, { path: '/', sameSite: 'lax', httpOnly: true, maxAge: 365 * 86400 });
       // Only a path inside this realm's pages: an open redirect here would help phishing.
       const back = req.query.back ?? '';
-      const safe = back.startsWith(`/r/${realm.name}/`) && !back.includes('//') && !back.includes('\\') ? back : `/r/${realm.name}/login`;
+      // Our own page paths only: no `..`/`%2e` (a browser resolves them out of the realm), no character
+      // a Location header can't carry (CR/LF, non-Latin-1 → ERR_INVALID_CHAR, a 500).
+      const safe = new RegExp(`^/r/${realm.name}/[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*$`).test(back) ? back : `/r/${realm.name}/login`;
       return reply.redirect(safe, 303);
     },
   );

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { DostupError } from '../../core/errors.ts';
+import type { DostupError } from '../../core/errors.ts';
 import type { NewEvent } from '../../core/ports.ts';
 import { describeEachDriver } from '../testing/each-driver.ts';
 import { makeRealm, rejectionOf, uuid } from '../testing/fixtures.ts';
@@ -22,7 +22,13 @@ describeEachDriver('events repository', (getStore, { raw }) => {
     await s.events.append(ev(realm, { kind: 'signin.failed', userId: user }));
     const list = await s.events.list({ realm, limit: 10 });
     expect(list.map((e) => e.kind)).toEqual(['signin.failed', 'user.created']);
-    expect(list[1]).toMatchObject({ realm, userId: user, ip: '198.51.100.7', userAgent: 'ua', data: { by: 'admin', n: 1 } });
+    expect(list[1]).toMatchObject({
+      realm,
+      userId: user,
+      ip: '198.51.100.7',
+      userAgent: 'ua',
+      data: { by: 'admin', n: 1 },
+    });
     expect(list[0]?.data).toEqual({});
     expect(list[0]?.id).toMatch(/^\d+$/);
     expect(BigInt(list[0]?.id ?? 0)).toBeGreaterThan(BigInt(list[1]?.id ?? 0));

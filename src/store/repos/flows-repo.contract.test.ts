@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import type { NewFlow } from '../../core/ports.ts';
-import { StoreQueryError } from '../db.ts';
+import type { StoreQueryError } from '../db.ts';
 import { describeEachDriver } from '../testing/each-driver.ts';
 import { makeRealm, minutesFromNow, rejectionOf, sleep, tokenHash, uniqueName, uuid } from '../testing/fixtures.ts';
 
@@ -73,6 +73,22 @@ describeEachDriver('flows repository', (getStore) => {
     const after = await s.flows.get(input.id);
     expect(after?.version).toBe(2);
     expect(after?.state).toBe(winners[0]?.state);
+  });
+
+  it('listStale finds live flows of a kind left in a state, oldest first, and nothing newer or expired', async () => {
+    const s = getStore();
+    const realm = await makeRealm(s);
+    const kind = uniqueName('k');
+    const a = await s.flows.create(newFlow(realm, { kind, state: 'requested' }));
+    await sleep(30);
+    const b = await s.flows.create(newFlow(realm, { kind, state: 'requested' }));
+    await s.flows.create(newFlow(realm, { kind, state: 'code_sent' }));
+    await s.flows.create(newFlow(realm, { kind, state: 'requested', expiresAt: new Date(Date.now() - 1000) }));
+    await sleep(1100);
+    const stale = await s.flows.listStale(kind, 'requested', 1, 10);
+    expect(stale.map((f) => f.id)).toEqual([a.id, b.id]);
+    expect(await s.flows.listStale(kind, 'requested', 60, 10)).toEqual([]);
+    expect(await s.flows.listStale(kind, 'requested', 1, 1)).toHaveLength(1);
   });
 
   it('deleteExpired removes flows expired before the cut-off only', async () => {

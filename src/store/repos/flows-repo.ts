@@ -60,6 +60,23 @@ export function createFlowsRepo(db: Db): FlowsRepo {
       return row ? toFlow(row) : null;
     },
 
+    async listStale(kind, state, olderThanSeconds, limit): Promise<FlowRecord[]> {
+      const rows = await db
+        .select()
+        .from(flows)
+        .where(
+          and(
+            eq(flows.kind, kind),
+            eq(flows.state, state),
+            sql`${flows.updatedAt} <= now() - make_interval(secs => ${olderThanSeconds})`,
+            sql`${flows.expiresAt} > now()`,
+          ),
+        )
+        .orderBy(flows.updatedAt)
+        .limit(limit);
+      return rows.map(toFlow);
+    },
+
     async deleteExpired(before: Date): Promise<number> {
       const [row] = await queryRows<{ n: number }>(
         db,

@@ -87,7 +87,13 @@ describeEachDriver('users repository', (getStore) => {
     const s = getStore();
     const realm = await makeRealm(s);
     await s.users.create(
-      newUser(realm, { login: 'Anna', loginKey: 'anna', email: 'a@x.test', emailKey: 'a@x.test', phone: '+70000000001' }),
+      newUser(realm, {
+        login: 'Anna',
+        loginKey: 'anna',
+        email: 'a@x.test',
+        emailKey: 'a@x.test',
+        phone: '+70000000001',
+      }),
     );
     expectTaken(await rejectionOf(s.users.create(newUser(realm, { login: 'ANNA', loginKey: 'anna' }))), '/login');
     expectTaken(

@@ -60,23 +60,23 @@ export function createUsersRepo(db: Db): UsersRepo {
         // able to keep using it.
         const [row] = await db.transaction((tx) =>
           tx
-          .insert(users)
-          .values({
-            realm: u.realm,
-            login: u.login,
-            loginKey: u.loginKey,
-            email: u.email,
-            emailKey: u.emailKey,
-            emailVerified: u.emailVerified,
-            phone: u.phone,
-            phoneVerified: u.phoneVerified,
-            birthDate: u.birthDate,
-            locale: u.locale,
-            status: u.status,
-            rights: u.rights,
-            passwordHash: u.passwordHash,
-          })
-          .returning(publicUserColumns),
+            .insert(users)
+            .values({
+              realm: u.realm,
+              login: u.login,
+              loginKey: u.loginKey,
+              email: u.email,
+              emailKey: u.emailKey,
+              emailVerified: u.emailVerified,
+              phone: u.phone,
+              phoneVerified: u.phoneVerified,
+              birthDate: u.birthDate,
+              locale: u.locale,
+              status: u.status,
+              rights: u.rights,
+              passwordHash: u.passwordHash,
+            })
+            .returning(publicUserColumns),
         );
         if (!row) throw new Error('user insert returned no row');
         return toUser(row);

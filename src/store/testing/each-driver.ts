@@ -61,10 +61,7 @@ export function pgTestUrl(): string | undefined {
   return url || undefined;
 }
 
-export function describeEachDriver(
-  name: string,
-  suite: (getStore: () => Store, ctx: DriverContext) => void,
-): void {
+export function describeEachDriver(name: string, suite: (getStore: () => Store, ctx: DriverContext) => void): void {
   describeOn('pglite', name, suite, async () => ({ ...(await openStoreWithRaw({})), cleanup: async () => {} }));
 
   const url = pgTestUrl();

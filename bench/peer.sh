@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Dostup side by side with Better Auth, in one run of the shared peer harness
+# (/work/shared/peers/better-auth: same users, same load, same report for both systems).
+#
+# The harness folder is read-only and writes its results next to itself, so it is copied to
+# PEER_WORK (default /tmp/dostup-peer-ba; node_modules is kept between runs, the harness files are
+# refreshed) and run there with Dostup plugged in as the EXTERNAL system through bench/peer-adapter.mjs.
+#
+#   bash bench/peer.sh                       # default knobs, ~6 min (+ ~2 min first npm install)
+#   DURATION=5 USERS=50 bash bench/peer.sh   # any run.sh knob passes through
+#
+# Phases: signin and session only. Dostup has no password-reset endpoint yet (the next issue), so the
+# reset phases are skipped for both systems (PHASES is one setting for the whole run).
+# Output: the harness's summary JSON on stdout, also copied to bench/results/peer-<stamp>.json.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+SRC="${PEER_SRC:-/work/shared/peers/better-auth}"
+WORK="${PEER_WORK:-/tmp/dostup-peer-ba}"
+MAX_RUN_S="${MAX_RUN_S:-1200}"
+log() { echo "[peer.sh $(date -u +%H:%M:%S)] $*" >&2; }
+
+[ -f "$SRC/run.sh" ] || { log "no peer harness at $SRC"; exit 2; }
+
+# ---- 1. copy the harness (never write into the shared, read-only original) --------------------
+mkdir -p "$WORK"
+chmod -R u+w "$WORK"
+for f in "$SRC"/* "$SRC"/.gitignore; do
+  name="$(basename "$f")"
+  case "$name" in node_modules | data) continue ;; esac
+  rm -rf "${WORK:?}/$name"
+  cp -r "$f" "$WORK/$name"
+done
+chmod -R u+w "$WORK"
+
+# ---- 2. install once (better-sqlite3 compiles from source here: ~2 min) -------------------------
+if [ ! -f "$WORK/node_modules/better-auth/package.json" ] || [ ! -f "$WORK/node_modules/autocannon/package.json" ] \
+  || ! (cd "$WORK" && node -e "require('better-sqlite3')" 2>/dev/null); then
+  log "npm install in $WORK (bounded: 900 s)"
+  (cd "$WORK" && timeout 900 npm install --no-audit --no-fund >&2)
+fi
+
+# ---- 3. Dostup's environment for this run ------------------------------------------------------
+DATA_DIR="$(mktemp -d /tmp/dostup-peer-data.XXXXXX)"
+trap 'rm -rf "$DATA_DIR"' EXIT
+export DOSTUP_DATA_DIR="$DATA_DIR" HOST=127.0.0.1 LOG_LEVEL=warn
+# A fresh admin token per run; the adapter reads it to create the users.
+DOSTUP_ADMIN_TOKEN="peer-bench-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+export DOSTUP_ADMIN_TOKEN
+# All load comes from one loopback IP: raise Dostup's sign-in limits as the harness turns Better
+# Auth's limiter off (100000 is the per-account maximum Dostup's config accepts).
+export RATE_SIGNIN_PER_IP=1000000 RATE_SIGNIN_PER_ACCOUNT=100000
+log "rate limits raised for the benchmark: RATE_SIGNIN_PER_IP=$RATE_SIGNIN_PER_IP RATE_SIGNIN_PER_ACCOUNT=$RATE_SIGNIN_PER_ACCOUNT (Better Auth: rateLimit off)"
+log "phases: signin, session; reset phases SKIPPED for both systems: Dostup has no password-reset endpoint yet"
+
+# ---- 4. run -------------------------------------------------------------------------------------
+STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
+OUT="$HERE/results/peer-$STAMP.json"
+mkdir -p "$HERE/results"
+# `exec env -u ...`: the server must be the process run.sh watches (its PID is read from /proc), and
+# it must use its embedded default database whatever DATABASE_URL the caller's shell carries.
+(
+  cd "$WORK"
+  EXTERNAL_NAME=dostup \
+    EXTERNAL_ADAPTER="$HERE/peer-adapter.mjs" \
+    EXTERNAL_START="exec env -u DATABASE_URL -u REDIS_URL -u DOSTUP_CONFIG node $ROOT/bin/dostup.js start" \
+    EXTERNAL_HEALTH=/health \
+    SYSTEMS="better-auth dostup" \
+    PHASES=signin,session \
+    MAX_RUN_S="$MAX_RUN_S" \
+    timeout $((MAX_RUN_S + 60)) bash run.sh
+) | tee "$OUT"
+log "summary also in ${OUT#"$ROOT"/}; full run dir: $WORK/data/ (newest run-*)"

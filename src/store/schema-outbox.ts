@@ -1,0 +1,35 @@
+// Drizzle definitions of migrations/0003_outbox.sql (outbox + dev mailbox), kept apart from schema.ts
+// so the delivery tables can evolve without touching the account tables. As in schema.ts, the SQL
+// file is the source of truth: checks and indexes live there.
+import { integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bytea } from './schema.ts';
+
+const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const outbox = pgTable('outbox', {
+  id: uuid('id').primaryKey(),
+  realm: text('realm'),
+  channel: text('channel').notNull(),
+  recipient: text('recipient').notNull(),
+  template: text('template').notNull(),
+  locale: text('locale').notNull(),
+  payload: bytea('payload'),
+  status: text('status').notNull().default('queued'),
+  attempts: integer('attempts').notNull().default(0),
+  nextAttemptAt: tstz('next_attempt_at').notNull().defaultNow(),
+  lockedUntil: tstz('locked_until'),
+  lastError: text('last_error'),
+  createdAt: tstz('created_at').notNull().defaultNow(),
+  sentAt: tstz('sent_at'),
+});
+
+export const devMailbox = pgTable('dev_mailbox', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  outboxId: uuid('outbox_id'),
+  realm: text('realm'),
+  recipient: text('recipient').notNull(),
+  subject: text('subject').notNull(),
+  textBody: text('text_body').notNull(),
+  htmlBody: text('html_body').notNull(),
+  createdAt: tstz('created_at').notNull().defaultNow(),
+});

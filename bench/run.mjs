@@ -104,10 +104,25 @@ async function scenario(label, databaseUrl, ctx) {
   const port = await freePort();
   log(`${label}: starting dostup on 127.0.0.1:${port}`);
   const nodeArgs = process.env.DOSTUP_NODE_ARGS ? process.env.DOSTUP_NODE_ARGS.split(' ') : [];
-  const srv = await startDostup({ port, databaseUrl, label, nodeArgs });
+  const memory = {};
+  let dataDir;
+  if (!databaseUrl) {
+    // PGlite's first start runs initdb in-process and keeps that memory until the process ends
+    // (~0.5 GB more RSS). Every later start reuses the data dir, so measure a restarted server and
+    // record the first start separately.
+    const first = await startDostup({ port, label });
+    children.add(first.child);
+    memory.firstStart = procStatus(first.pid);
+    await stopDostup(first, { keepDataDir: true });
+    dataDir = first.dataDir;
+    log(
+      `${label}: first start (initdb) RSS ${memory.firstStart.rssMiB} MiB, peak ${memory.firstStart.hwmMiB}; restarting`,
+    );
+  }
+  const srv = await startDostup({ port, databaseUrl, label, nodeArgs, dataDir });
   children.add(srv.child);
   try {
-    const memory = { afterStart: procStatus(srv.pid) };
+    memory.afterStart = procStatus(srv.pid);
     const seed = await seedUsers(srv, cfg.users);
     log(`${label}: seeded ${seed.created} users in ${seed.seconds.toFixed(1)}s; signing in ${cfg.sessions}`);
     const sessions = await signInMany(srv, cfg.sessions);

@@ -9,9 +9,11 @@ import { accountPage } from '../src/http/web/views/account-page.ts';
 import type { PageChrome } from '../src/http/web/views/layout.ts';
 import { loginPage } from '../src/http/web/views/login-page.ts';
 import { messagePage } from '../src/http/web/views/message-page.ts';
+import { recoveryRequestPage, recoverySentPage, type ResetFormModel, resetPage } from '../src/http/web/views/recovery-pages.ts';
 
 const OUT = '/tmp/views';
 const CSS = fileURLToPath(new URL('../public/dostup.css', import.meta.url));
+const JS = fileURLToPath(new URL('../public/dostup.js', import.meta.url));
 type Locale = 'ru' | 'en';
 
 mkdirSync(OUT, { recursive: true });
@@ -59,6 +61,28 @@ function chrome(locale: Locale, green = false): PageChrome {
 const csrfToken = 'csrf-token-sample';
 const hour = 3_600_000;
 const now = new Date('2025-05-15T11:32:00Z');
+
+// S2.5's policy as the reset form lists it under the fields (S4.3).
+const hints = (l: Locale) => [
+  catalog.t(l, 'password.hint.length', { min: 8, count: 20 }),
+  catalog.t(l, 'password.hint.allowed_latin_digits'),
+  catalog.t(l, 'password.hint.needs_letter'),
+  catalog.t(l, 'password.hint.needs_digit'),
+  catalog.t(l, 'password.hint.not_reused', { count: 3 }),
+];
+
+const resetFormFor = (l: Locale, over: Partial<ResetFormModel> = {}): ResetFormModel => ({
+  action: '/r/zakupki/recovery/reset',
+  csrfToken,
+  hidden: { s: 'sec_01HZX"><b>' },
+  identifierFields: [],
+  values: {},
+  codeLabel: catalog.t(l, 'recovery.code_label_digits'),
+  codeHint: catalog.t(l, 'recovery.code_hint_digits', { count: 8 }),
+  codeInputMode: 'numeric',
+  hints: hints(l),
+  ...over,
+});
 
 const pages: Record<string, (l: Locale) => Html> = {
   login: (l) =>
@@ -144,6 +168,87 @@ const pages: Record<string, (l: Locale) => Html> = {
         },
       ],
     }),
+  'recovery-request': (l) =>
+    recoveryRequestPage({
+      chrome: chrome(l),
+      action: '/r/zakupki/recovery',
+      csrfToken,
+      fields: ['identifier'],
+      identifierLabel: catalog.t(l, 'page.identifier_login'),
+      intro: catalog.t(l, 'recovery.intro_login'),
+      values: {},
+      backHref: '/r/zakupki/login',
+      codeHref: '/r/zakupki/recovery/code',
+    }),
+  'recovery-request-error': (l) =>
+    recoveryRequestPage({
+      chrome: chrome(l, true),
+      action: '/r/eco/recovery',
+      csrfToken,
+      fields: ['login', 'email'],
+      identifierLabel: catalog.t(l, 'page.identifier_login'),
+      intro: catalog.t(l, 'recovery.intro_login_and_email'),
+      values: { login: 'ivanov', email: 'ivanov@firma.example' },
+      error: { message: catalog.t(l, 'recovery.no_user_or_wrong_email'), field: 'identifier' },
+      backHref: '/r/eco/login',
+    }),
+  'recovery-sent': (l) =>
+    recoverySentPage({
+      chrome: chrome(l),
+      csrfToken,
+      notice: catalog.t(l, 'recovery.sent_notice'),
+      advice: catalog.t(l, 'recovery.default_advice'),
+      resendAction: '/r/zakupki/recovery/f1/resend',
+      resendInSeconds: 45,
+      form: resetFormFor(l, { hidden: { flow: 'f1' } }),
+      backHref: '/r/zakupki/login',
+    }),
+  'recovery-sent-error': (l) =>
+    recoverySentPage({
+      chrome: chrome(l),
+      csrfToken,
+      notice: catalog.t(l, 'recovery.sent_notice'),
+      resendAction: '/r/zakupki/recovery/f1/resend',
+      resendInSeconds: 0,
+      resendNotice: { kind: 'success', message: catalog.t(l, 'recovery.resend_done') },
+      form: resetFormFor(l, {
+        hidden: { flow: 'f1' },
+        values: { code: '1234567' },
+        error: { message: `${catalog.t(l, 'error.code_invalid')} ${catalog.t(l, 'recovery.code_invalid_help')}`, field: 'code' },
+      }),
+      backHref: '/r/zakupki/login',
+    }),
+  reset: (l) =>
+    resetPage({
+      chrome: chrome(l),
+      form: resetFormFor(l, {
+        codeLabel: catalog.t(l, 'recovery.code_label_uuid'),
+        codeHint: catalog.t(l, 'recovery.code_hint_uuid'),
+        codeInputMode: 'text',
+        values: { code: '41774119-5bad-4e60-9869-1c041eca04bb' },
+      }),
+      backHref: '/r/zakupki/login',
+    }),
+  'reset-error': (l) =>
+    resetPage({
+      chrome: chrome(l, true),
+      form: resetFormFor(l, {
+        action: '/r/eco/recovery/reset',
+        hidden: {},
+        identifierFields: ['identifier'],
+        identifierLabel: catalog.t(l, 'page.identifier_email'),
+        values: { identifier: 'ivanov@firma.example', code: 'K7M2QX9P' },
+        codeLabel: catalog.t(l, 'recovery.code_label_control_string'),
+        codeHint: catalog.t(l, 'recovery.code_hint_control_string', { count: 8 }),
+        codeInputMode: 'text',
+        error: {
+          message: catalog.t(l, 'error.password_rejected'),
+          field: 'password',
+          details: [catalog.t(l, 'password.too_short', { count: 8 }), catalog.t(l, 'password.needs_digit')],
+        },
+      }),
+      backHref: '/r/eco/login',
+    }),
   'message-error': (l) =>
     messagePage({
       chrome: chrome(l),
@@ -176,7 +281,9 @@ const files: string[] = [];
 for (const [name, render] of Object.entries(pages)) {
   for (const locale of ['ru', 'en'] as const) {
     // The server serves the stylesheet at /assets/; from a file the link must point at the source.
-    const doc = render(locale).value.replace('href="/assets/dostup.css"', `href="${pathToFileURL(CSS).href}"`);
+    const doc = render(locale)
+      .value.replace('href="/assets/dostup.css"', `href="${pathToFileURL(CSS).href}"`)
+      .replace('src="/assets/dostup.js"', `src="${pathToFileURL(JS).href}"`);
     const file = `${OUT}/${name}-${locale}.html`;
     writeFileSync(file, doc);
     files.push(file);
@@ -186,6 +293,7 @@ console.log(`wrote ${files.length} pages to ${OUT}`);
 
 if (!process.argv.includes('--no-shots')) {
   const { chromium } = await import('playwright-core');
+  // The pages must work without the script: the plain shots run with JavaScript off.
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: [
@@ -206,7 +314,7 @@ if (!process.argv.includes('--no-shots')) {
       { tag: 'narrow', width: 320, height: 640 },
     ];
     for (const size of sizes) {
-      const page = await browser.newPage({ viewport: { width: size.width, height: size.height } });
+      const page = await browser.newPage({ viewport: { width: size.width, height: size.height }, javaScriptEnabled: false });
       for (const file of files) {
         await page.goto(pathToFileURL(file).href);
         await page.screenshot({ path: file.replace(/\.html$/, `.${size.tag}.png`), fullPage: true });
@@ -221,6 +329,20 @@ if (!process.argv.includes('--no-shots')) {
     for (let i = 0; i < 4; i++) await page.keyboard.press('Tab');
     await page.screenshot({ path: `${OUT}/login-ru.focus-button.png` });
     await page.close();
+    // With the script: the "Show" toggle appears and works, the resend countdown runs.
+    for (const size of sizes.slice(0, 2)) {
+      const js = await browser.newPage({ viewport: { width: size.width, height: size.height } });
+      for (const locale of ['ru', 'en'] as const) {
+        await js.goto(pathToFileURL(`${OUT}/recovery-sent-${locale}.html`).href);
+        await js.fill('#code', '12345678');
+        await js.fill('#password', 'Summer2025x');
+        await js.fill('#confirm', 'Summer2025x');
+        await js.click('[data-toggle-password]');
+        await js.waitForTimeout(2100);
+        await js.screenshot({ path: `${OUT}/recovery-sent-${locale}.js.${size.tag}.png`, fullPage: true });
+      }
+      await js.close();
+    }
   } finally {
     await browser.close();
   }

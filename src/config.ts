@@ -64,6 +64,14 @@ export const ConfigSchema = z
     RATE_SIGNIN_PER_ACCOUNT: intFrom(1, 100000).default(10),
     /** Sign-in attempts per IP per minute before 429. */
     RATE_SIGNIN_PER_IP: intFrom(1, 1000000).default(60),
+    /** "Forgot password?" requests per IP per hour. */
+    RATE_RECOVERY_PER_IP: intFrom(1, 1000000).default(30),
+    /** Recovery requests per typed account per hour (known or not, alike). */
+    RATE_RECOVERY_PER_ACCOUNT: intFrom(1, 1000000).default(5),
+    /** Recovery mails one address may receive per hour (mail flooding). */
+    RATE_RECOVERY_PER_DESTINATION: intFrom(1, 1000000).default(5),
+    /** Code submissions per IP per hour (on top of the per-code attempt limit). */
+    RATE_RECOVERY_VERIFY_PER_IP: intFrom(1, 1000000).default(60),
     /** How long a node may keep trusting a cached session (ms): the bound on cross-node revocation. */
     SESSION_CACHE_MS: intFrom(0, 60000).default(2000),
     /** Trust X-Forwarded-For from a reverse proxy (only behind one you run). */
@@ -122,6 +130,10 @@ export function insecureSettings(cfg: Config): string[] {
   if (cfg.ARGON2_MEMORY_KIB < 19456 || cfg.ARGON2_ITERATIONS < 2) {
     w.push('argon2id parameters are below the OWASP minimum (m=19456 KiB, t=2)');
   }
+  if (cfg.DATABASE_URL && !cfg.DOSTUP_SECRETS) {
+    w.push('DATABASE_URL without DOSTUP_SECRETS: this node generated its own secret; several nodes need the same DOSTUP_SECRETS');
+  }
+  if (!cfg.SMTP_URL) w.push('no SMTP_URL: mail goes to the dev mailbox at /dev/mailbox (not for production)');
   if (cfg.HOST !== '127.0.0.1' && cfg.HOST !== 'localhost' && !cfg.DATABASE_URL) {
     w.push(`listening on ${cfg.HOST} with the embedded database: fine for a trial, use DATABASE_URL for production`);
   }

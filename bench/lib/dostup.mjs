@@ -23,8 +23,8 @@ export const userPassword = (i) => `bench-Pass-${String(i).padStart(4, '0')}-x9!
  * Start one server; `databaseUrl` undefined means the embedded PGlite default. `nodeArgs` go before
  * the script (e.g. ['--cpu-prof'] to see where a phase's time goes; NODE_OPTIONS refuses that flag).
  */
-export async function startDostup({ port, databaseUrl, label, nodeArgs = [] }) {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `dostup-bench-${label}-`));
+export async function startDostup({ port, databaseUrl, label, nodeArgs = [], dataDir: reuse }) {
+  const dataDir = reuse ?? fs.mkdtempSync(path.join(os.tmpdir(), `dostup-bench-${label}-`));
   const env = { ...process.env };
   // Whatever the caller's shell has must not leak into the scenario: each run picks its own storage.
   for (const k of ['DATABASE_URL', 'REDIS_URL', 'DOSTUP_CONFIG', 'DOSTUP_PUBLIC_URL', 'TRUST_PROXY']) delete env[k];

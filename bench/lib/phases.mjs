@@ -49,14 +49,24 @@ function summarize(name, res, exact, extra = {}) {
 }
 
 const cpuWindow = (pid) => {
-  const s = { t: performance.now(), srv: procCpuSeconds(pid), busy: machineBusySeconds(), self: process.cpuUsage() };
+  const main = () => procCpuSeconds(pid, { mainThread: true });
+  const s = {
+    t: performance.now(),
+    srv: procCpuSeconds(pid),
+    main: main(),
+    busy: machineBusySeconds(),
+    self: process.cpuUsage(),
+  };
   return () => {
     const wall = (performance.now() - s.t) / 1000;
     const srv = procCpuSeconds(pid) - s.srv;
+    // The event-loop thread alone: everything but the threadpool (argon2) and V8's helper threads.
+    const mainS = main() - s.main;
     const self = process.cpuUsage(s.self);
     const loadgen = (self.user + self.system) / 1e6;
     return {
       serverCpuS: r2(srv),
+      serverMainThreadCpuS: r2(mainS),
       loadgenCpuS: r2(loadgen),
       // CPU nobody in this benchmark used: another job on the box disturbing the phase.
       otherCpuS: r2(Math.max(0, machineBusySeconds() - s.busy - srv - loadgen)),
@@ -80,6 +90,7 @@ export async function loadPhase(name, { base, pid, requests, cfg }) {
   await drain(pid);
   const out = summarize(name, res, exact, { ...cpu, quietBefore });
   out.serverCpuMsPerReq = out.ok ? r2((cpu.serverCpuS * 1000) / out.ok) : null;
+  out.serverMainThreadCpuMsPerReq = out.ok ? r2((cpu.serverMainThreadCpuS * 1000) / out.ok) : null;
   log(`${name}: ${out.rps} req/s p50=${out.p50} p99=${out.p99} ms (exact p99 ${out.exactMs.p99}) non2xx=${out.non2xx}`);
   return out;
 }

@@ -79,6 +79,7 @@ export function printReport(result) {
     'non-2xx': p.non2xx,
     'exact p99': p.exactMs.p99,
     'srv CPU ms/req': p.serverCpuMsPerReq ?? '',
+    'loop ms/req': p.serverMainThreadCpuMsPerReq ?? '',
     'other CPU s': p.otherCpuS,
     vs,
   });
@@ -102,15 +103,28 @@ export function printReport(result) {
   out.push(
     `\nLoad (${result.config.connections} connections, ${result.config.duration}s, warm-up ${result.config.warmup}s; p50/p99 in ms ` +
       `from autocannon's histogram (whole ms), "exact" from every response; "other CPU s" = CPU used by other jobs on ` +
-      'the box during the phase: a phase with several seconds of it was disturbed)',
+      'the box during the phase: a phase with several seconds of it was disturbed; "loop ms/req" = CPU of the ' +
+      "server's event-loop thread alone)",
   );
   out.push(
-    table(rows, ['scenario', 'req/s', 'p50', 'p99', 'non-2xx', 'exact p99', 'srv CPU ms/req', 'other CPU s', 'vs']),
+    table(rows, [
+      'scenario',
+      'req/s',
+      'p50',
+      'p99',
+      'non-2xx',
+      'exact p99',
+      'srv CPU ms/req',
+      'loop ms/req',
+      'other CPU s',
+      'vs',
+    ]),
   );
   for (const s of result.scenarios) {
     const m = s.memory;
     out.push(
-      `\n${s.label}: RSS after start ${m.afterStart.rssMiB} MiB, idle after load ${m.idle.rssMiB} MiB, peak (VmHWM) ${m.idle.hwmMiB} MiB`,
+      `\n${s.label}: RSS ${m.firstStart ? `first start on an empty data dir (initdb) ${m.firstStart.rssMiB} MiB; ` : ''}` +
+        `after start ${m.afterStart.rssMiB} MiB, idle after load ${m.idle.rssMiB} MiB, peak (VmHWM) ${m.idle.hwmMiB} MiB`,
     );
     const rv = s.revocation;
     out.push(

@@ -43,10 +43,10 @@ export function procStatus(pid) {
 }
 
 const CLK_TCK = 100; // Linux USER_HZ
-/** utime + stime of one process, in seconds. */
-export function procCpuSeconds(pid) {
+/** utime + stime of one process (all threads), or of its main thread with `mainThread`, in seconds. */
+export function procCpuSeconds(pid, { mainThread = false } = {}) {
   try {
-    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const s = fs.readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
     const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
     return (Number(f[11]) + Number(f[12])) / CLK_TCK;
   } catch {

@@ -12,6 +12,7 @@ export async function startServer(config: Config) {
   for (const w of warnings) d.log.warn(`insecure: ${w}`);
   const app = await d.http();
   await app.listen({ port: config.PORT, host: config.HOST });
+  d.startBackground();
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
   const url = publicUrl({ ...config, PORT: port });

@@ -57,6 +57,8 @@ export interface UsersRepo {
   /** Throws DostupError IDENTIFIER_TAKEN when the login, e-mail or phone is already used in the realm. */
   create(u: NewUser): Promise<User>;
   getById(realm: string, id: string): Promise<User | null>;
+  /** The user with the current hash (password change and recovery: history checks). */
+  getWithSecret(realm: string, id: string): Promise<UserWithSecret | null>;
   /** Lookup by a normalized key for sign-in; returns the hash too. */
   findForSignIn(realm: string, by: 'login' | 'email' | 'phone', key: string): Promise<UserWithSecret | null>;
   list(realm: string, opts: { limit: number; offset: number }): Promise<User[]>;

@@ -19,10 +19,15 @@ import type { Store } from '../core/ports.ts';
 import type { RealmPolicy } from '../core/realm/policy-schema.ts';
 import type { RealmService } from '../core/realm/realm-service.ts';
 import type { SessionService } from '../core/sessions/session-service.ts';
+import type { RecoveryService } from '../core/flows/recovery/recovery-service.ts';
+import type { ResetService } from '../core/flows/recovery/reset-service.ts';
+import { registerRecoveryApi } from './api/recovery-routes.ts';
+import { registerDevMailboxRoutes } from './dev/mailbox-routes.ts';
+import { registerRecoveryRoutes } from './web/recovery-routes.ts';
 import type { UserService } from '../core/users/user-service.ts';
 import { registerAdminRoutes } from './admin/routes.ts';
 import { registerApiRoutes } from './api/routes.ts';
-import { installErrorHandling } from './plugins/errors.ts';
+import { frameworkErrorHandler, installErrorHandling } from './plugins/errors.ts';
 import { registerWebRoutes, renderErrorPage } from './web/routes.ts';
 
 export interface HttpDeps {
@@ -32,6 +37,8 @@ export interface HttpDeps {
   users: UserService;
   login: LoginService;
   sessions: SessionService;
+  recovery: RecoveryService;
+  reset: ResetService;
   catalog: Catalog;
   /** SHA-256 of the admin API token. */
   adminTokenHash: Buffer;
@@ -66,7 +73,9 @@ export function requestContext(req: FastifyRequest, realm?: RealmPolicy, userLoc
 }
 
 export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
+  let errorHandler: ReturnType<typeof installErrorHandling> | null = null;
   const app = Fastify({
+    frameworkErrors: frameworkErrorHandler(() => errorHandler),
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
     trustProxy: deps.config.TRUST_PROXY,
@@ -131,7 +140,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  installErrorHandling(app, {
+  errorHandler = installErrorHandling(app, {
     catalog: deps.catalog,
     localeOf: (req) => localeOf(req, req.realmPolicy),
     renderHtml: (req, reply, e) => renderErrorPage(deps, req, reply, e),
@@ -149,6 +158,10 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
 
   await app.register(async (api) => registerApiRoutes(api, deps));
   await app.register(async (admin) => registerAdminRoutes(admin, deps));
+  await app.register(async (api) => registerRecoveryApi(api, deps));
   await app.register(async (web) => registerWebRoutes(web, deps));
+  await app.register(async (web) => registerRecoveryRoutes(web, deps));
+  // The dev mailbox shows codes in clear text: only when no real mail server is configured.
+  if (!deps.config.SMTP_URL) await app.register(async (dev) => registerDevMailboxRoutes(dev, { store: deps.store }));
   return app;
 }

@@ -4,6 +4,7 @@ import type { Db } from './db.ts';
 import { createDevMailboxRepo } from './repos/dev-mailbox-repo.ts';
 import { createEventsRepo } from './repos/events-repo.ts';
 import { createFlowsRepo } from './repos/flows-repo.ts';
+import { createOneTimeSecretsRepo } from './repos/one-time-secrets-repo.ts';
 import { createOutboxRepo } from './repos/outbox-repo.ts';
 import { createRealmsRepo } from './repos/realms-repo.ts';
 import { createSessionsRepo } from './repos/sessions-repo.ts';
@@ -16,13 +17,9 @@ export function createRepos(db: Db): Repos {
     sessions: createSessionsRepo(db),
     flows: createFlowsRepo(db),
     events: createEventsRepo(db),
-    // Placeholders until their repositories land (e-mail recovery issue); replaced by the real factories.
-    oneTimeSecrets: notYet('oneTimeSecrets') as Repos['oneTimeSecrets'],
+    oneTimeSecrets: createOneTimeSecretsRepo(db),
     outbox: createOutboxRepo(db),
     devMailbox: createDevMailboxRepo(db),
   };
 }
 
-function notYet(name: string): unknown {
-  return new Proxy({}, { get: () => () => Promise.reject(new Error(`${name} repository not implemented yet`)) });
-}

@@ -85,14 +85,22 @@ export async function startTestDostup(opts: StartOptions = {}): Promise<TestDost
     rmSync(dataDir, { recursive: true, force: true });
     throw e;
   }
-  await prepareForServing(d);
-  const app = await d.http();
-  await app.ready();
+  let app: FastifyInstance;
   let baseUrl: string | undefined;
-  if (opts.listen) {
-    baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
+  let realm: RealmPolicy;
+  try {
+    await prepareForServing(d);
+    app = await d.http();
+    d.startBackground();
+    await app.ready();
+    if (opts.listen) baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
+    realm = await d.realms.require(config.DOSTUP_DEFAULT_REALM);
+  } catch (e) {
+    await d.close();
+    await fresh?.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw e;
   }
-  const realm = await d.realms.require(config.DOSTUP_DEFAULT_REALM);
   const actor = { ip: null, userAgent: 'test-server', via: 'test' };
 
   return {

@@ -79,16 +79,32 @@ export function installErrorHandling(
   },
 ) {
   const wantsHtml = (req: FastifyRequest) => req.url.startsWith('/r/') || req.url === '/';
-  app.setErrorHandler((err, req, reply) => {
+  const handle = (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     const e = toDostupError(err);
     if (e.status >= 500) req.log.error({ err }, 'request failed');
     else req.log.debug({ code: e.code }, 'request rejected');
     if (wantsHtml(req)) return opts.renderHtml(req, reply, e);
     return sendError(reply, e, opts.catalog, opts.localeOf(req));
-  });
+  };
+  app.setErrorHandler(handle);
   app.setNotFoundHandler((req, reply) => {
     const e = new DostupError('NOT_FOUND');
     if (wantsHtml(req)) return opts.renderHtml(req, reply, e);
     return sendError(reply, e, opts.catalog, opts.localeOf(req));
   });
+  return handle;
+}
+
+/**
+ * Errors the router raises before any route or hook runs (a broken %-escape, an over-long path
+ * parameter). Hooks don't run for them, so the headers our hooks would add are set here, and the
+ * body comes from our handler — never fastify's default, which echoes the path.
+ */
+export function frameworkErrorHandler(getHandler: () => ((err: unknown, req: FastifyRequest, reply: FastifyReply) => unknown) | null) {
+  return (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
+    reply.header('x-content-type-options', 'nosniff').header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
+    const h = getHandler();
+    if (h) return h(err, req, reply);
+    return reply.code(400).send({ error: { code: 'VALIDATION_FAILED', message: 'Bad request' } });
+  };
 }

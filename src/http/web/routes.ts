@@ -1,7 +1,7 @@
 // The hosted pages: the same login flow as the JSON API, rendered as HTML forms that work without
 // JavaScript. Every POST carries a CSRF token (double-submit cookie, checked in preHandler after
 // the body is parsed); every redirect target is a path on this realm, never a URL from the request.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
@@ -16,6 +16,8 @@ import { loginPage } from './views/login-page.ts';
 import { messagePage } from './views/message-page.ts';
 
 const CSS = readFileSync(new URL('../../../public/dostup.css', import.meta.url), 'utf8');
+const jsFile = new URL('../../../public/dostup.js', import.meta.url);
+const JS = existsSync(jsFile) ? readFileSync(jsFile, 'utf8') : '';
 const RealmParams = Type.Object({ realm: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }) });
 
 const LoginForm = Type.Object(
@@ -30,7 +32,11 @@ const LoginForm = Type.Object(
 const CsrfOnly = Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false });
 
 /** Notices a page may show after a redirect; the query names one of these, never free text. */
-const NOTICES = { signed_out: 'page.signed_out', session_ended: 'page.session_ended' } as const;
+const NOTICES = {
+  signed_out: 'page.signed_out',
+  session_ended: 'page.session_ended',
+  password_changed: 'recovery.password_changed_notice',
+} as const;
 
 export function chromeFor(deps: HttpDeps, req: FastifyRequest, realm: RealmPolicy | undefined, title: string, locale: Locale): PageChrome {
   const t = (id: string, params?: Record<string, string | number>) => deps.catalog.t(locale, id, params);
@@ -91,6 +97,10 @@ export function registerWebRoutes(root: FastifyInstance, deps: HttpDeps) {
   web.get('/', async (_req, reply) => reply.redirect(`/r/${deps.config.DOSTUP_DEFAULT_REALM}/login`, 302));
   web.get('/assets/dostup.css', async (_req, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(CSS));
 
+  web.get('/assets/dostup.js', async (_req, reply) =>
+    reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').send(JS),
+  );
+
   web.get('/r/:realm/theme.css', { schema: { params: RealmParams } }, async (req, reply) => {
     const realm = await realmOf(req, req.params.realm);
     // Colours were validated as #rrggbb by the policy schema, so nothing else can reach the CSS.
@@ -131,7 +141,7 @@ export function registerWebRoutes(root: FastifyInstance, deps: HttpDeps) {
       values: { identifier: extra.identifier ?? '', remember: extra.remember ?? false },
       identifierLabel: chrome.t(identifierLabel(realm)),
       showRemember: realm.sessions.rememberMeDays > 0,
-      forgotHref: `/r/${realm.name}/forgot`,
+      forgotHref: realm.recovery.enabled ? `/r/${realm.name}/forgot` : '',
       ...(extra.error
         ? {
             error: {
@@ -241,17 +251,4 @@ export function registerWebRoutes(root: FastifyInstance, deps: HttpDeps) {
     },
   );
 
-  web.get('/r/:realm/forgot', { schema: { params: RealmParams } }, async (req, reply) => {
-    const realm = await realmOf(req, req.params.realm);
-    const locale = localeOf(req, realm);
-    const chrome = chromeFor(deps, req, realm, 'page.recovery_unavailable_title', locale);
-    const page = messagePage({
-      chrome,
-      heading: chrome.t('page.recovery_unavailable_title'),
-      message: chrome.t('page.recovery_unavailable_text'),
-      kind: 'info',
-      links: [{ href: `/r/${realm.name}/login`, label: chrome.t('page.back_to_signin') }],
-    });
-    return html(reply, 200, page);
-  });
 }

@@ -55,6 +55,16 @@ describeEachDriver('users repository', (getStore) => {
     expect(await s.users.getById(realm, 'not-a-uuid')).toBeNull();
   });
 
+  it('getWithSecret returns the current hash, scoped to the realm', async () => {
+    const s = getStore();
+    const realm = await makeRealm(s);
+    const other = await makeRealm(s);
+    const u = await s.users.create(newUser(realm, { passwordHash: '$argon2id$fake' }));
+    expect((await s.users.getWithSecret(realm, u.id))?.passwordHash).toBe('$argon2id$fake');
+    expect(await s.users.getWithSecret(other, u.id)).toBeNull();
+    expect(await s.users.getWithSecret(realm, 'nope')).toBeNull();
+  });
+
   it('findForSignIn looks up by normalized keys (case-insensitive) and returns the hash', async () => {
     const s = getStore();
     const realm = await makeRealm(s);

@@ -104,6 +104,16 @@ export function createUsersRepo(db: Db): UsersRepo {
       return row ? { ...toUser(row), passwordHash: row.passwordHash } : null;
     },
 
+    async getWithSecret(realm: string, id: string): Promise<UserWithSecret | null> {
+      if (!isUuid(id)) return null;
+      const [row] = await db
+        .select({ ...publicUserColumns, passwordHash: users.passwordHash })
+        .from(users)
+        .where(and(eq(users.realm, realm), eq(users.id, id)))
+        .limit(1);
+      return row ? { ...toUser(row), passwordHash: row.passwordHash } : null;
+    },
+
     async list(realm, opts): Promise<User[]> {
       const rows = await db
         .select(publicUserColumns)

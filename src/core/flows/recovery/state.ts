@@ -39,6 +39,8 @@ export interface RecoveryData {
   /** Normalized identifiers as typed (for the processor's lookup). */
   loginKey: string | null;
   emailKey: string | null;
+  /** The e-mail as typed, only for the optional "no account here" notice (there is no stored address). */
+  emailTyped: string | null;
   /** The locale of the person asking (mail uses the user's own locale when set, S2.4). */
   requestLocale: 'ru' | 'en';
   /** When the last mail was queued (ISO), for the resend cool-down. */
@@ -54,6 +56,7 @@ export function recoveryData(raw: Record<string, unknown>): RecoveryData {
     userId: typeof raw.userId === 'string' ? raw.userId : null,
     loginKey: typeof raw.loginKey === 'string' ? raw.loginKey : null,
     emailKey: typeof raw.emailKey === 'string' ? raw.emailKey : null,
+    emailTyped: typeof raw.emailTyped === 'string' ? raw.emailTyped : null,
     requestLocale: raw.requestLocale === 'en' ? 'en' : 'ru',
     sentAt: typeof raw.sentAt === 'string' ? raw.sentAt : null,
     wrongCodes: typeof raw.wrongCodes === 'number' ? raw.wrongCodes : 0,

@@ -26,6 +26,11 @@ export interface PageChrome {
 export interface LayoutOptions {
   /** A wider card for pages with tables of data (the account page); forms stay narrow to read well. */
   wide?: boolean;
+  /**
+   * Scripts for this page only (`defer`, from our own origin: the CSP allows nothing else). Pages add
+   * them for optional enhancements; every page must work without them.
+   */
+  scripts?: string[];
 }
 
 /**
@@ -72,7 +77,7 @@ export function layout(chrome: PageChrome, body: Html, options: LayoutOptions = 
 <title>${docTitle}</title>
 <link rel="stylesheet" href="/assets/dostup.css">
 <link rel="stylesheet" href="${chrome.themeCssUrl}">
-</head>
+${(options.scripts ?? []).map((src) => html`<script src="${src}" defer></script>\n`)}</head>
 <body>
 <div class="shell${options.wide ? ' shell--wide' : ''}">
 <header class="masthead">

@@ -58,7 +58,7 @@ ${
       }><label class="check__label" for="remember">${t('page.remember_me')}</label></div>`
     : null
 }
-<a class="link form__forgot" href="${m.forgotHref}">${t('page.forgot_password')}</a>
+${m.forgotHref ? html`<a class="link form__forgot" href="${m.forgotHref}">${t('page.forgot_password')}</a>` : null}
 </div>
 <button class="button button--primary button--block" type="submit">${t('page.signin_button')}</button>
 </form>`;

@@ -1,0 +1,46 @@
+// Queueing a mail. Callers do it INSIDE the transaction that makes the state change the mail is about
+// (a reset requested, a password changed): both commit or neither does, so there is never a mail
+// about a change that rolled back, nor a change whose mail was lost. Delivery happens later, in the
+// outbox worker — no request waits on a mail server.
+import type { Locale } from '../core/model.ts';
+import type { OutboxChannel, Repos } from '../core/ports.ts';
+import type { KeyRing } from '../core/secrets/key-ring.ts';
+import { MAIL_TEMPLATES } from './mail-templates.ts';
+import { sealPayload } from './payload-crypto.ts';
+
+export interface MailToEnqueue {
+  /** The outbox row id (a fresh UUID from the caller's Random); also the mail's Message-ID. */
+  id: string;
+  realm: string | null;
+  /** The address exactly as stored for the user. */
+  recipient: string;
+  template: string;
+  locale: Locale;
+  /** Template parameters; encrypted before they reach the table (they may hold a one-time code). */
+  params: Record<string, unknown>;
+}
+
+/**
+ * What a payload is sealed to (GCM associated data): the row id, channel, recipient and template.
+ * Someone able to write the table but not holding the server secret cannot point a queued code at
+ * their own address: the payload no longer opens and the message is abandoned unsent.
+ */
+export function payloadContext(m: { id: string; channel: OutboxChannel; recipient: string; template: string }): string {
+  return JSON.stringify(['outbox', m.id, m.channel, m.recipient, m.template]);
+}
+
+export async function enqueueMail(tx: Pick<Repos, 'outbox'>, ring: KeyRing, m: MailToEnqueue): Promise<void> {
+  // A misspelt template is a programming error: fail the transaction now rather than have the
+  // worker abandon the mail later, when nobody is looking.
+  if (!(MAIL_TEMPLATES as readonly string[]).includes(m.template)) throw new Error(`unknown mail template ${m.template}`);
+  const channel: OutboxChannel = 'email';
+  await tx.outbox.enqueue({
+    id: m.id,
+    realm: m.realm,
+    channel,
+    recipient: m.recipient,
+    template: m.template,
+    locale: m.locale,
+    payload: sealPayload(ring, m.params, payloadContext({ ...m, channel })),
+  });
+}

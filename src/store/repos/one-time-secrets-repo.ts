@@ -1,0 +1,125 @@
+// One-time secrets, stored only as HMACs (core/secrets/one-time-secrets.ts makes and checks them).
+// Every decision that matters is a single conditional UPDATE judged by the DATABASE clock and row
+// locks, never a read followed by a write: an attempt is counted in the same statement that checks
+// the limit, and a secret is used up by `… WHERE used_at IS NULL`, so racing requests — parallel
+// guesses, a double-submitted reset — cannot get more than the rules allow.
+import { and, eq, getTableColumns, gt, isNull, lt, type SQL, sql } from 'drizzle-orm';
+import type { NewOneTimeSecret, OneTimeSecretRecord, OneTimeSecretsRepo } from '../../core/ports.ts';
+import { type Db, isUuid, queryRows } from '../db.ts';
+import { oneTimeSecrets as t } from '../schema-secrets.ts';
+
+/**
+ * Namespace of the advisory lock taken while issuing (the two-int form, whose key space is separate
+ * from the migration runner's single bigint key). The second int is a hash of user + purpose.
+ */
+const ISSUE_LOCK_SPACE = 1_685_025_663;
+
+const recordColumns = {
+  ...getTableColumns(t),
+  // Age by the database clock: a typed code may live shorter than the link carrying it, and the
+  // app server's clock must not be able to stretch that.
+  ageSeconds: sql<number>`extract(epoch from now() - ${t.createdAt})::float8`.mapWith(Number),
+};
+
+/** Not used, not replaced by a newer one (expiry and attempts are checked where they matter). */
+const isLive = (): SQL => and(isNull(t.usedAt), isNull(t.invalidatedAt)) as SQL;
+
+/** Live, not expired by the database clock. */
+const isUsable = (): SQL => and(isLive(), gt(t.expiresAt, sql`now()`)) as SQL;
+
+export function createOneTimeSecretsRepo(db: Db): OneTimeSecretsRepo {
+  return {
+    async issue(s: NewOneTimeSecret): Promise<OneTimeSecretRecord> {
+      // A savepoint when the caller is already in a transaction (the usual case: the code, the flow
+      // update and the queued mail commit together), a transaction of its own otherwise.
+      return db.transaction(async (tx) => {
+        // Serialize issuing per user + purpose. Without it two concurrent requests ("send the code"
+        // clicked twice) would each invalidate only what they could see and both insert: two live
+        // codes, twice the guesses. With it, the second waits, then (READ COMMITTED: a fresh snapshot
+        // per statement) sees and invalidates the first one's code. The unique index
+        // one_time_secrets_live_uq backs this up. Held until the caller's transaction ends.
+        await tx.execute(
+          sql`select 1 from (select pg_advisory_xact_lock(${ISSUE_LOCK_SPACE}::int, hashtext(${s.userId}::text || ':' || ${s.purpose}::text))) as l`,
+        );
+        await tx
+          .update(t)
+          .set({ invalidatedAt: sql`now()` })
+          .where(and(eq(t.userId, s.userId), eq(t.purpose, s.purpose), isLive()));
+        const [row] = await tx
+          .insert(t)
+          .values({
+            id: s.id,
+            realm: s.realm,
+            userId: s.userId,
+            purpose: s.purpose,
+            flowId: s.flowId,
+            hmac: s.hmac,
+            keyId: s.keyId,
+            maxAttempts: s.maxAttempts,
+            expiresAt: sql`now() + make_interval(secs => ${s.ttlSeconds}::int)`,
+          })
+          .returning(recordColumns);
+        if (!row) throw new Error('one-time secret insert returned no row');
+        return row;
+      });
+    },
+
+    async beginAttempt(by): Promise<OneTimeSecretRecord | null> {
+      let target: SQL;
+      if ('id' in by) {
+        if (!isUuid(by.id)) return null;
+        target = sql`${by.id}::uuid`;
+      } else {
+        if (!isUuid(by.userId)) return null;
+        // The user's newest live secret. Issuing invalidates older ones, so there is at most one;
+        // the order only makes the choice explicit.
+        target = sql`(select s.id from one_time_secrets s
+          where s.realm = ${by.realm} and s.user_id = ${by.userId}::uuid and s.purpose = ${by.purpose}
+            and s.used_at is null and s.invalidated_at is null
+          order by s.created_at desc, s.id desc limit 1)`;
+      }
+      // Count first, compare later: the caller compares the HMAC only on the row this returns, so
+      // every guess has been paid for before anything about it is known. The row lock taken by the
+      // UPDATE makes parallel guesses queue, and each re-checks `attempts < max_attempts` on the
+      // row as the previous one left it — N parallel guesses cost N attempts and never exceed the limit.
+      const [row] = await db
+        .update(t)
+        .set({ attempts: sql`${t.attempts} + 1` })
+        .where(and(sql`${t.id} = ${target}`, isUsable(), lt(t.attempts, t.maxAttempts)))
+        .returning(recordColumns);
+      return row ?? null;
+    },
+
+    async consume(id: string): Promise<boolean> {
+      if (!isUuid(id)) return false;
+      // Compare-and-swap on used_at: of two concurrent consumers exactly one gets the row back.
+      const rows = await db
+        .update(t)
+        .set({ usedAt: sql`now()` })
+        .where(and(eq(t.id, id), isUsable()))
+        .returning({ id: t.id });
+      return rows.length > 0;
+    },
+
+    async invalidateAll(userId: string, purpose: string): Promise<number> {
+      if (!isUuid(userId)) return 0;
+      const rows = await db
+        .update(t)
+        .set({ invalidatedAt: sql`now()` })
+        .where(and(eq(t.userId, userId), eq(t.purpose, purpose), isLive()))
+        .returning({ id: t.id });
+      return rows.length;
+    },
+
+    async deleteExpired(before: Date): Promise<number> {
+      // Used and invalidated rows go too once past their expiry: every row has one, so nothing
+      // lingers, and a used row is kept until then as the record of the code's use.
+      const [row] = await queryRows<{ n: number }>(
+        db,
+        sql`with gone as (delete from one_time_secrets where expires_at < ${before.toISOString()}::timestamptz returning 1)
+            select count(*)::int as n from gone`,
+      );
+      return Number(row?.n ?? 0);
+    },
+  };
+}

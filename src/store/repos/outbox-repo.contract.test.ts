@@ -1,0 +1,224 @@
+import { randomBytes } from 'node:crypto';
+import { beforeEach, expect, it } from 'vitest';
+import type { NewOutboxMessage, OutboxMessage } from '../../core/ports.ts';
+import type { StoreQueryError } from '../db.ts';
+import { describeEachDriver } from '../testing/each-driver.ts';
+import { minutesFromNow, rejectionOf, sleep, uuid } from '../testing/fixtures.ts';
+
+const message = (overrides: Partial<NewOutboxMessage> = {}): NewOutboxMessage => ({
+  id: uuid(),
+  realm: 'main',
+  channel: 'email',
+  recipient: `user-${randomBytes(3).toString('hex')}@example.test`,
+  template: 'recovery-code',
+  locale: 'ru',
+  payload: randomBytes(48),
+  ...overrides,
+});
+
+const ids = (ms: OutboxMessage[]) => ms.map((m) => m.id).sort();
+
+describeEachDriver('outbox repository', (getStore, { driver, raw }) => {
+  // claim() takes whatever is due in the whole table, so every test starts from an empty outbox.
+  beforeEach(async () => {
+    await raw('delete from outbox');
+  });
+
+  it('enqueue and get round-trip every field; a new message is queued and due now', async () => {
+    const s = getStore();
+    const m = message({ realm: null, locale: 'en' });
+    await s.outbox.enqueue(m);
+    const got = await s.outbox.get(m.id);
+    expect(got).toMatchObject({
+      id: m.id,
+      realm: null,
+      channel: 'email',
+      recipient: m.recipient,
+      template: 'recovery-code',
+      locale: 'en',
+      status: 'queued',
+      attempts: 0,
+      lockedUntil: null,
+      lastError: null,
+      sentAt: null,
+    });
+    expect(got?.payload?.equals(m.payload)).toBe(true);
+    expect(got?.nextAttemptAt.getTime()).toBeLessThanOrEqual(Date.now() + 1000);
+    expect(await s.outbox.get(uuid())).toBeNull();
+    expect(await s.outbox.get('not-a-uuid')).toBeNull();
+  });
+
+  it('a duplicate id is refused, and so are unknown channels', async () => {
+    const s = getStore();
+    const m = message();
+    await s.outbox.enqueue(m);
+    expect(((await rejectionOf(s.outbox.enqueue(m))) as StoreQueryError).code).toBe('23505');
+    const bad = message({ channel: 'pigeon' as 'email' });
+    expect(((await rejectionOf(s.outbox.enqueue(bad))) as StoreQueryError).code).toBe('23514');
+  });
+
+  it('claim leases due messages: sending, attempts + 1, locked_until in the future; then nothing is due', async () => {
+    const s = getStore();
+    const a = message();
+    const b = message();
+    await s.outbox.enqueue(a);
+    await s.outbox.enqueue(b);
+    const claimed = await s.outbox.claim(10, 60);
+    expect(ids(claimed)).toEqual([a.id, b.id].sort());
+    for (const c of claimed) {
+      expect(c.status).toBe('sending');
+      expect(c.attempts).toBe(1);
+      expect(c.lockedUntil!.getTime()).toBeGreaterThan(Date.now() + 50_000);
+      expect(c.payload).not.toBeNull();
+    }
+    expect(await s.outbox.claim(10, 60)).toEqual([]);
+  });
+
+  it('claim honours the limit, oldest due first', async () => {
+    const s = getStore();
+    const ms = [message(), message(), message()];
+    for (const m of ms) await s.outbox.enqueue(m);
+    const first = await s.outbox.claim(2, 60);
+    expect(first).toHaveLength(2);
+    const second = await s.outbox.claim(2, 60);
+    expect(second).toHaveLength(1);
+    expect(ids([...first, ...second])).toEqual(ids(ms as OutboxMessage[]));
+    await expect(s.outbox.claim(0, 60)).rejects.toThrow(RangeError);
+  });
+
+  it('markSent marks sent and wipes the payload', async () => {
+    const s = getStore();
+    const m = message();
+    await s.outbox.enqueue(m);
+    const [c] = await s.outbox.claim(1, 60);
+    await s.outbox.markSent(m.id, c!.attempts);
+    const got = await s.outbox.get(m.id);
+    expect(got).toMatchObject({ status: 'sent', payload: null, lockedUntil: null, attempts: 1 });
+    expect(got?.sentAt).toBeInstanceOf(Date);
+    expect(await s.outbox.claim(10, 60)).toEqual([]);
+  });
+
+  it('markFailed with a retry time re-queues (payload kept), due again only at that time', async () => {
+    const s = getStore();
+    const m = message();
+    await s.outbox.enqueue(m);
+    await s.outbox.claim(1, 60);
+    await s.outbox.markFailed(m.id, 1, 'connect ECONNREFUSED', minutesFromNow(10));
+    const got = await s.outbox.get(m.id);
+    expect(got).toMatchObject({ status: 'queued', attempts: 1, lockedUntil: null, lastError: 'connect ECONNREFUSED' });
+    expect(got?.payload?.equals(m.payload)).toBe(true);
+    expect(got?.nextAttemptAt.getTime()).toBeGreaterThan(Date.now() + 9 * 60_000);
+    expect(await s.outbox.claim(10, 60)).toEqual([]);
+
+    // A retry time in the past: due at once, and the attempt counter goes on.
+    const other = message();
+    await s.outbox.enqueue(other);
+    await s.outbox.claim(1, 60);
+    await s.outbox.markFailed(other.id, 1, 'x', minutesFromNow(-1));
+    const [again] = await s.outbox.claim(10, 60);
+    expect(again).toMatchObject({ id: other.id, attempts: 2, status: 'sending' });
+  });
+
+  it('markFailed without a retry time abandons and wipes the payload; long errors are cut', async () => {
+    const s = getStore();
+    const m = message();
+    await s.outbox.enqueue(m);
+    await s.outbox.claim(1, 60);
+    await s.outbox.markFailed(m.id, 1, `550 ${'x'.repeat(5000)}`, null);
+    const got = await s.outbox.get(m.id);
+    expect(got).toMatchObject({ status: 'abandoned', payload: null, lockedUntil: null });
+    expect(got?.lastError?.length).toBe(1000);
+    expect(await s.outbox.claim(10, 60)).toEqual([]);
+  });
+
+  it('a lease that ran out makes a sending message due again; the old claim can no longer finish it', async () => {
+    const s = getStore();
+    const m = message();
+    await s.outbox.enqueue(m);
+    const [first] = await s.outbox.claim(1, 0.2);
+    expect(first?.attempts).toBe(1);
+    expect(await s.outbox.claim(1, 60)).toEqual([]); // lease still live
+    await sleep(400);
+    const [second] = await s.outbox.claim(1, 60);
+    expect(second).toMatchObject({ id: m.id, attempts: 2, status: 'sending' });
+
+    // The first worker wakes up late: neither its "sent" nor its "failed" may touch the new claim.
+    await s.outbox.markSent(m.id, 1);
+    await s.outbox.markFailed(m.id, 1, 'late', null);
+    expect(await s.outbox.get(m.id)).toMatchObject({ status: 'sending', attempts: 2, lastError: null });
+    expect((await s.outbox.get(m.id))?.payload).not.toBeNull();
+
+    await s.outbox.markSent(m.id, 2);
+    expect(await s.outbox.get(m.id)).toMatchObject({ status: 'sent', payload: null });
+    // Once sent, nothing rewinds it.
+    await s.outbox.markFailed(m.id, 2, 'late', minutesFromNow(1));
+    expect((await s.outbox.get(m.id))?.status).toBe('sent');
+  });
+
+  it('concurrent claims never hand out the same message twice', async () => {
+    const s = getStore();
+    const ms = Array.from({ length: 40 }, () => message());
+    for (const m of ms) await s.outbox.enqueue(m);
+    const rounds = await Promise.all(Array.from({ length: 6 }, () => s.outbox.claim(5, 60)));
+    const rest = await Promise.all(Array.from({ length: 6 }, () => s.outbox.claim(5, 60)));
+    const all = [...rounds, ...rest].flat();
+    expect(new Set(all.map((c) => c.id)).size).toBe(all.length);
+    expect(ids(all)).toEqual(ids(ms as OutboxMessage[]));
+    expect(all.every((c) => c.attempts === 1)).toBe(true);
+  });
+
+  it.skipIf(driver !== 'pg')('a row locked by another transaction is skipped, not waited for', async () => {
+    const s = getStore();
+    const a = message();
+    const b = message();
+    await s.outbox.enqueue(a);
+    await s.outbox.enqueue(b);
+    let release!: () => void;
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    let heldId!: (id: string) => void;
+    const held = new Promise<string>((r) => {
+      heldId = r;
+    });
+    const tx = s.transaction(async (t) => {
+      const [mine] = await t.outbox.claim(1, 60);
+      heldId(mine!.id);
+      await released; // keep the row locked (uncommitted) while the other worker claims
+    });
+    const lockedId = await held;
+    const started = Date.now();
+    const other = await s.outbox.claim(10, 60);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(ids(other)).toEqual([lockedId === a.id ? b.id : a.id]);
+    release();
+    await tx;
+    expect((await s.outbox.get(lockedId))?.status).toBe('sending');
+  });
+
+  it('the database refuses to keep a payload on a sent or abandoned row', async () => {
+    const s = getStore();
+    const m = message();
+    await s.outbox.enqueue(m);
+    const e = await rejectionOf(raw(`update outbox set status = 'sent' where id = $1`, [m.id]));
+    expect(String((e as Error).message)).toMatch(/outbox_payload_wiped/);
+  });
+
+  it('list filters by status and recipient, newest first', async () => {
+    const s = getStore();
+    const to = 'list@example.test';
+    const a = message({ recipient: to });
+    const b = message({ recipient: to });
+    const c = message();
+    for (const m of [a, b, c]) {
+      await s.outbox.enqueue(m);
+      await sleep(2);
+    }
+    expect((await s.outbox.list({ limit: 10, recipient: to })).map((m) => m.id)).toEqual([b.id, a.id]);
+    await s.outbox.claim(10, 60);
+    await s.outbox.markSent(a.id, 1);
+    expect((await s.outbox.list({ limit: 10, status: 'sent' })).map((m) => m.id)).toEqual([a.id]);
+    expect(await s.outbox.list({ limit: 10, status: 'queued' })).toEqual([]);
+    expect(await s.outbox.list({ limit: 2 })).toHaveLength(2);
+  });
+});

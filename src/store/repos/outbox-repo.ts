@@ -1,0 +1,136 @@
+// The outbox: mail and SMS queued in the transaction of the change that causes them, delivered by a
+// worker on every node. Workers share rows safely because a claim is ONE statement that locks with
+// FOR UPDATE SKIP LOCKED (two nodes never take the same row) and leases the row until `locked_until`
+// (a node that dies mid-send does not strand it). Every later write is guarded by the attempt number
+// of the claim, so a worker that lost its lease cannot overwrite the newer claim's outcome.
+import { and, desc, eq, inArray, lte, or, sql } from 'drizzle-orm';
+import type { Locale } from '../../core/model.ts';
+import type {
+  NewOutboxMessage,
+  OutboxChannel,
+  OutboxMessage,
+  OutboxRepo,
+  OutboxStatus,
+} from '../../core/ports.ts';
+import { type Db, isUuid } from '../db.ts';
+import { outbox } from '../schema-outbox.ts';
+
+type OutboxRow = typeof outbox.$inferSelect;
+
+/** last_error is for operators; an SMTP reply can be long, and the table should not grow with it. */
+const MAX_ERROR_LENGTH = 1000;
+const MAX_LIST = 1000;
+
+const toMessage = (r: OutboxRow): OutboxMessage => ({
+  id: r.id,
+  realm: r.realm,
+  channel: r.channel as OutboxChannel,
+  recipient: r.recipient,
+  template: r.template,
+  locale: r.locale as Locale,
+  payload: r.payload,
+  status: r.status as OutboxStatus,
+  attempts: r.attempts,
+  nextAttemptAt: r.nextAttemptAt,
+  lockedUntil: r.lockedUntil,
+  lastError: r.lastError,
+  createdAt: r.createdAt,
+  sentAt: r.sentAt,
+});
+
+/** Still leased by the claim that saw `attempts`: a late or duplicate worker matches nothing. */
+const stillClaimedBy = (id: string, attempts: number) =>
+  and(eq(outbox.id, id), eq(outbox.attempts, attempts), eq(outbox.status, 'sending'));
+
+export function createOutboxRepo(db: Db): OutboxRepo {
+  return {
+    async enqueue(m: NewOutboxMessage): Promise<void> {
+      await db.insert(outbox).values({
+        id: m.id,
+        realm: m.realm,
+        channel: m.channel,
+        recipient: m.recipient,
+        template: m.template,
+        locale: m.locale,
+        payload: m.payload,
+      });
+    },
+
+    async claim(limit: number, leaseSeconds: number): Promise<OutboxMessage[]> {
+      if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`outbox claim: bad limit ${limit}`);
+      if (!Number.isFinite(leaseSeconds) || leaseSeconds <= 0) throw new RangeError(`outbox claim: bad lease ${leaseSeconds}`);
+      // Due = queued and its time has come, or `sending` with a lease that ran out (its worker died).
+      // The inner SELECT locks what it picks and skips rows another worker is claiming right now;
+      // a row another worker claimed and committed since our snapshot is re-checked by PostgreSQL
+      // against this WHERE (it is `sending` with a live lease then) and dropped. All in one
+      // statement: nothing can happen between "picked" and "leased".
+      const due = db
+        .select({ id: outbox.id })
+        .from(outbox)
+        .where(
+          or(
+            and(eq(outbox.status, 'queued'), lte(outbox.nextAttemptAt, sql`now()`)),
+            and(eq(outbox.status, 'sending'), sql`${outbox.lockedUntil} < now()`),
+          ),
+        )
+        .orderBy(outbox.nextAttemptAt)
+        .limit(limit)
+        .for('update', { skipLocked: true });
+      const rows = await db
+        .update(outbox)
+        .set({
+          status: 'sending',
+          attempts: sql`${outbox.attempts} + 1`,
+          lockedUntil: sql`now() + make_interval(secs => ${leaseSeconds}::double precision)`,
+        })
+        .where(inArray(outbox.id, due))
+        .returning();
+      return rows.map(toMessage).sort((a, b) => a.nextAttemptAt.getTime() - b.nextAttemptAt.getTime());
+    },
+
+    async markSent(id: string, attempts: number): Promise<void> {
+      if (!isUuid(id)) return;
+      // The payload may hold a one-time code: once delivered it has no reason to exist.
+      await db
+        .update(outbox)
+        .set({ status: 'sent', sentAt: sql`now()`, payload: null, lockedUntil: null, lastError: null })
+        .where(stillClaimedBy(id, attempts));
+    },
+
+    async markFailed(id: string, attempts: number, error: string, retryAt: Date | null): Promise<void> {
+      if (!isUuid(id)) return;
+      const lastError = error.slice(0, MAX_ERROR_LENGTH);
+      if (retryAt === null) {
+        await db
+          .update(outbox)
+          .set({ status: 'abandoned', payload: null, lockedUntil: null, lastError })
+          .where(stillClaimedBy(id, attempts));
+        return;
+      }
+      await db
+        .update(outbox)
+        .set({ status: 'queued', nextAttemptAt: retryAt, lockedUntil: null, lastError })
+        .where(stillClaimedBy(id, attempts));
+    },
+
+    async get(id: string): Promise<OutboxMessage | null> {
+      if (!isUuid(id)) return null;
+      const [row] = await db.select().from(outbox).where(eq(outbox.id, id)).limit(1);
+      return row ? toMessage(row) : null;
+    },
+
+    async list(opts): Promise<OutboxMessage[]> {
+      const conditions = [
+        opts.status ? eq(outbox.status, opts.status) : undefined,
+        opts.recipient !== undefined ? eq(outbox.recipient, opts.recipient) : undefined,
+      ].filter((c) => c !== undefined);
+      const rows = await db
+        .select()
+        .from(outbox)
+        .where(conditions.length > 0 ? and(...conditions) : undefined)
+        .orderBy(desc(outbox.createdAt), desc(outbox.id))
+        .limit(Math.max(1, Math.min(MAX_LIST, Math.floor(opts.limit))));
+      return rows.map(toMessage);
+    },
+  };
+}

@@ -9,7 +9,12 @@ import { accountPage } from '../src/http/web/views/account-page.ts';
 import type { PageChrome } from '../src/http/web/views/layout.ts';
 import { loginPage } from '../src/http/web/views/login-page.ts';
 import { messagePage } from '../src/http/web/views/message-page.ts';
-import { recoveryRequestPage, recoverySentPage, type ResetFormModel, resetPage } from '../src/http/web/views/recovery-pages.ts';
+import {
+  type ResetFormModel,
+  recoveryRequestPage,
+  recoverySentPage,
+  resetPage,
+} from '../src/http/web/views/recovery-pages.ts';
 
 const OUT = '/tmp/views';
 const CSS = fileURLToPath(new URL('../public/dostup.css', import.meta.url));
@@ -214,7 +219,10 @@ const pages: Record<string, (l: Locale) => Html> = {
       form: resetFormFor(l, {
         hidden: { flow: 'f1' },
         values: { code: '1234567' },
-        error: { message: `${catalog.t(l, 'error.code_invalid')} ${catalog.t(l, 'recovery.code_invalid_help')}`, field: 'code' },
+        error: {
+          message: `${catalog.t(l, 'error.code_invalid')} ${catalog.t(l, 'recovery.code_invalid_help')}`,
+          field: 'code',
+        },
       }),
       backHref: '/r/zakupki/login',
     }),
@@ -314,7 +322,10 @@ if (!process.argv.includes('--no-shots')) {
       { tag: 'narrow', width: 320, height: 640 },
     ];
     for (const size of sizes) {
-      const page = await browser.newPage({ viewport: { width: size.width, height: size.height }, javaScriptEnabled: false });
+      const page = await browser.newPage({
+        viewport: { width: size.width, height: size.height },
+        javaScriptEnabled: false,
+      });
       for (const file of files) {
         await page.goto(pathToFileURL(file).href);
         await page.screenshot({ path: file.replace(/\.html$/, `.${size.tag}.png`), fullPage: true });

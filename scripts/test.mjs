@@ -8,6 +8,9 @@ if (!process.env.TEST_DATABASE_URL) {
   console.warn('\n*** TEST_DATABASE_URL is not set: the PostgreSQL contract suite will be SKIPPED (PGlite only). ***');
   console.warn('*** Set TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test to run it. ***\n');
 }
+if (!process.env.TEST_REDIS_URL) {
+  console.warn('*** TEST_REDIS_URL is not set: the Redis rate-limit suite will be SKIPPED (memory store only). ***\n');
+}
 mkdirSync('test-results', { recursive: true });
 const out = 'test-results/vitest.json';
 rmSync(out, { force: true });

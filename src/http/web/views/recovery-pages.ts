@@ -114,7 +114,13 @@ function invalidFields(shown: IdentifyField[], field: string | undefined): Set<s
   return new Set([field]);
 }
 
-function identifyField(t: Translate, field: IdentifyField, label: string | undefined, value: string | undefined, isInvalid: boolean): Html {
+function identifyField(
+  t: Translate,
+  field: IdentifyField,
+  label: string | undefined,
+  value: string | undefined,
+  isInvalid: boolean,
+): Html {
   const email = field === 'email';
   const text = field === 'identifier' ? (label ?? t('page.identifier_login_or_email')) : t(IDENTIFY_LABELS[field]);
   return html`<div class="field${isInvalid ? ' field--invalid' : ''}">
@@ -143,9 +149,9 @@ export function resetForm(m: ResetFormModel, t: Translate): Html {
   const fieldClass = (name: string) => (field === name ? 'field field--invalid' : 'field');
   return html`<form class="form" method="post" action="${m.action}">
 ${csrf(m.csrfToken)}
-${Object.entries(m.hidden).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">\n`)}${m.identifierFields.map((f) =>
-    identifyField(t, f, m.identifierLabel, m.values[f], badIdentify.has(f)),
-  )}
+${Object.entries(m.hidden).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">\n`)}${m.identifierFields.map(
+  (f) => identifyField(t, f, m.identifierLabel, m.values[f], badIdentify.has(f)),
+)}
 <div class="${fieldClass('code')}">
 <label class="field__label" for="code">${m.codeLabel}</label>
 ${codeHint ? html`<p class="field__hint" id="${codeHint}">${m.codeHint}</p>` : null}

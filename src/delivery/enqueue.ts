@@ -32,7 +32,8 @@ export function payloadContext(m: { id: string; channel: OutboxChannel; recipien
 export async function enqueueMail(tx: Pick<Repos, 'outbox'>, ring: KeyRing, m: MailToEnqueue): Promise<void> {
   // A misspelt template is a programming error: fail the transaction now rather than have the
   // worker abandon the mail later, when nobody is looking.
-  if (!(MAIL_TEMPLATES as readonly string[]).includes(m.template)) throw new Error(`unknown mail template ${m.template}`);
+  if (!(MAIL_TEMPLATES as readonly string[]).includes(m.template))
+    throw new Error(`unknown mail template ${m.template}`);
   const channel: OutboxChannel = 'email';
   await tx.outbox.enqueue({
     id: m.id,

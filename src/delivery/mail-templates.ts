@@ -67,13 +67,15 @@ function need(params: Record<string, unknown>, key: string): string {
 function link(params: Record<string, unknown>, key: string): string | undefined {
   const v = str(params, key);
   if (v === undefined) return undefined;
-  if (!/^https?:\/\/[^\s<>"'`\p{Cc}]+$/u.test(v)) throw new TemplateError(`mail parameter ${key} must be an http(s) URL`);
+  if (!/^https?:\/\/[^\s<>"'`\p{Cc}]+$/u.test(v))
+    throw new TemplateError(`mail parameter ${key} must be an http(s) URL`);
   return v;
 }
 
 function minutes(params: Record<string, unknown>, key: string): number {
   const v = params[key];
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new TemplateError(`mail parameter ${key} must be a positive number`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+    throw new TemplateError(`mail parameter ${key} must be a positive number`);
   return v;
 }
 
@@ -150,7 +152,15 @@ function blockHtml(b: Block, color: string): Html {
 <p style="${MUTED}">${b.fallback}<br><a href="${b.href}" style="color:${linkColor};word-break:break-all;">${b.href}</a></p>`;
 }
 
-function layout(locale: Locale, subject: string, preheader: string, realm: string, color: string, blocks: Block[], footer: string[]): string {
+function layout(
+  locale: Locale,
+  subject: string,
+  preheader: string,
+  realm: string,
+  color: string,
+  blocks: Block[],
+  footer: string[],
+): string {
   const doc = html`<!doctype html>
 <html lang="${locale}">
 <head>
@@ -183,7 +193,11 @@ interface Draft {
   blocks: Block[];
 }
 
-type Drafter = (t: (key: string, p?: MessageParams) => string, p: Record<string, unknown>, ctx: { realm: string; catalog: Catalog; locale: Locale }) => Draft;
+type Drafter = (
+  t: (key: string, p?: MessageParams) => string,
+  p: Record<string, unknown>,
+  ctx: { realm: string; catalog: Catalog; locale: Locale },
+) => Draft;
 
 function greeting(t: (key: string, p?: MessageParams) => string, p: Record<string, unknown>): Block {
   const name = str(p, 'userName');

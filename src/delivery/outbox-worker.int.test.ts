@@ -58,7 +58,14 @@ describeEachDriver('outbox worker with a real SMTP server', (getStore, { raw }) 
   const enqueue = async (store: Store, recipient: string, code = '493817') => {
     const id = randomUUID();
     await store.transaction((tx) =>
-      enqueueMail(tx, ring, { id, realm: 'main', recipient, template: 'recovery-code', locale: 'ru', params: params(code) }),
+      enqueueMail(tx, ring, {
+        id,
+        realm: 'main',
+        recipient,
+        template: 'recovery-code',
+        locale: 'ru',
+        params: params(code),
+      }),
     );
     return id;
   };
@@ -85,7 +92,9 @@ describeEachDriver('outbox worker with a real SMTP server', (getStore, { raw }) 
     expect(mail.subject).toBe('Восстановление пароля — Портал');
     expect(mail.messageId).toBe(`<${id}@dostup>`);
     expect(mail.from?.value[0]).toMatchObject({ name: 'Dostup', address: 'no-reply@dostup.example' });
-    expect(mail.to && !Array.isArray(mail.to) ? mail.to.value.map((a) => a.address) : []).toEqual(['ivan@example.test']);
+    expect(mail.to && !Array.isArray(mail.to) ? mail.to.value.map((a) => a.address) : []).toEqual([
+      'ivan@example.test',
+    ]);
     expect(mail.text).toContain('Код действует 21 минуту.');
     expect(mail.text).toContain('https://portal.example.test/r/main/recovery/493817');
     expect(mail.html).toContain('href="https://portal.example.test/r/main/recovery/493817"');
@@ -126,7 +135,11 @@ describeEachDriver('outbox worker with a real SMTP server', (getStore, { raw }) 
   it('a server answering 5xx to every try: abandoned after maxAttempts, payload wiped', async () => {
     const store = getStore();
     const smtp = await sink({ rejectWith: 550 });
-    const w = worker(smtpTransport(`smtp://127.0.0.1:${smtp.port}`), { maxAttempts: 3, baseDelayMs: 20, maxDelayMs: 50 });
+    const w = worker(smtpTransport(`smtp://127.0.0.1:${smtp.port}`), {
+      maxAttempts: 3,
+      baseDelayMs: 20,
+      maxDelayMs: 50,
+    });
     const id = await enqueue(store, 'rejected@example.test');
     w.start();
     await waitFor('abandonment', async () => (await store.outbox.get(id))?.status === 'abandoned');
@@ -161,7 +174,10 @@ describeEachDriver('outbox worker with a real SMTP server', (getStore, { raw }) 
     const store = getStore();
     const smtp = await sink();
     // The first node loses its database right after the SMTP server took the mail.
-    const dying = { ...store, outbox: { ...store.outbox, markSent: () => Promise.reject(new Error('connection lost')) } };
+    const dying = {
+      ...store,
+      outbox: { ...store.outbox, markSent: () => Promise.reject(new Error('connection lost')) },
+    };
     const first = worker(smtpTransport(`smtp://127.0.0.1:${smtp.port}`), { store: dying, leaseSeconds: 1 });
     const id = await enqueue(store, 'dup@example.test');
     expect(await first.runOnce()).toBe(1);

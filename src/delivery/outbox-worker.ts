@@ -137,7 +137,9 @@ export function createOutboxWorker(deps: OutboxWorkerDeps): OutboxWorker {
     const abortAt = claimedAt + leaseSeconds * 1000 - leaseMarginMs;
     await Promise.all(
       claimed.map((m) =>
-        deliver(m, abortAt).catch((e: unknown) => log.error({ id: m.id, error: describe(e) }, 'outbox: could not record the outcome')),
+        deliver(m, abortAt).catch((e: unknown) =>
+          log.error({ id: m.id, error: describe(e) }, 'outbox: could not record the outcome'),
+        ),
       ),
     );
     return claimed.length;

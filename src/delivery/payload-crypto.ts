@@ -38,7 +38,9 @@ export function sealPayload(ring: KeyRing, obj: Record<string, unknown>, context
   const header = Buffer.concat([Buffer.from([VERSION]), keyId]);
   // A random 96-bit IV per message: with at most millions of mails per key, a repeat is negligible.
   const iv = randomBytes(IV_LENGTH);
-  const cipher = createCipheriv('aes-256-gcm', ring.subkey(key, PAYLOAD_KEY_PURPOSE), iv, { authTagLength: TAG_LENGTH });
+  const cipher = createCipheriv('aes-256-gcm', ring.subkey(key, PAYLOAD_KEY_PURPOSE), iv, {
+    authTagLength: TAG_LENGTH,
+  });
   cipher.setAAD(aad(header, context));
   const body = Buffer.concat([cipher.update(JSON.stringify(obj), 'utf8'), cipher.final()]);
   return Buffer.concat([header, iv, cipher.getAuthTag(), body]);

@@ -103,7 +103,12 @@ describe('dev mailbox transport', () => {
       error: () => {},
     };
     await devMailboxTransport(repo, log, { baseUrl: 'http://localhost:8080/' }).send(mail({ realm: 'main' }));
-    expect(added[0]).toMatchObject({ outboxId: mail().id, realm: 'main', recipient: 'user@example.test', textBody: mail().text });
+    expect(added[0]).toMatchObject({
+      outboxId: mail().id,
+      realm: 'main',
+      recipient: 'user@example.test',
+      textBody: mail().text,
+    });
     expect(lines[0]?.fields).toMatchObject({
       to: 'user@example.test',
       links: ['https://portal.example.test/r/main/recovery/abc'],

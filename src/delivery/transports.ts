@@ -105,7 +105,11 @@ const LINK = /https?:\/\/[^\s<>"']+/g;
  * the mail's links, so a developer can follow a reset link from the console. It holds codes and
  * links in clear text — the reason it is only used when no SMTP_URL is configured.
  */
-export function devMailboxTransport(repo: DevMailboxRepo, log: DeliveryLog, opts: { baseUrl?: string } = {}): MailTransport {
+export function devMailboxTransport(
+  repo: DevMailboxRepo,
+  log: DeliveryLog,
+  opts: { baseUrl?: string } = {},
+): MailTransport {
   return {
     async send(msg) {
       const stored = await repo.add({
@@ -117,7 +121,10 @@ export function devMailboxTransport(repo: DevMailboxRepo, log: DeliveryLog, opts
         htmlBody: msg.html,
       });
       const view = `${opts.baseUrl?.replace(/\/$/, '') ?? ''}/dev/mailbox/${stored.id}`;
-      log.info({ to: msg.to, subject: msg.subject, links: msg.text.match(LINK) ?? [], view }, 'dev mailbox: mail stored');
+      log.info(
+        { to: msg.to, subject: msg.subject, links: msg.text.match(LINK) ?? [], view },
+        'dev mailbox: mail stored',
+      );
     },
   };
 }

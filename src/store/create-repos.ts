@@ -22,4 +22,3 @@ export function createRepos(db: Db): Repos {
     devMailbox: createDevMailboxRepo(db),
   };
 }
-

@@ -3,6 +3,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
+import { DostupError } from '../../core/errors.ts';
 import type { CodeSource } from '../../core/flows/recovery/reset-service.ts';
 import { type HttpDeps, requestContext } from '../app.ts';
 import { errorResponses, RealmParams } from './schemas.ts';
@@ -21,6 +22,13 @@ const FlowParams = Type.Object({ realm: RealmParams.properties.realm, flowId: Ty
 
 export function registerRecoveryApi(root: FastifyInstance, deps: HttpDeps) {
   const api = root.withTypeProvider<TypeBoxTypeProvider>();
+  // As for the rest of the JSON API (routes.ts): a body must be JSON, so a cross-site HTML form (which
+  // cannot send application/json without a CORS preflight) can't drive these endpoints. A bodiless
+  // POST (resend) carries no content type and stays allowed.
+  api.addHook('preValidation', async (req) => {
+    const type = req.headers['content-type'];
+    if (req.method === 'POST' && type !== undefined && !type.startsWith('application/json')) throw new DostupError('UNSUPPORTED_MEDIA_TYPE');
+  });
 
   api.post(
     '/api/v1/realms/:realm/recovery',

@@ -21,7 +21,8 @@ describe('dev mailbox pages', () => {
       recipient: 'Ivan@Example.test',
       subject: 'Первое <письмо>',
       textBody: 'Ссылка: https://portal.example.test/r/main/recovery/abc?x=1&y=2 — код 111111',
-      htmlBody: '<!doctype html><html><head><title>x</title></head><body><p style="color:red">"quoted" & <b>bold</b></p><script>alert(1)</script></body></html>',
+      htmlBody:
+        '<!doctype html><html><head><title>x</title></head><body><p style="color:red">"quoted" & <b>bold</b></p><script>alert(1)</script></body></html>',
     });
     second = await store.devMailbox.add({
       outboxId: null,
@@ -56,7 +57,9 @@ describe('dev mailbox pages', () => {
     expect(iframe).toMatch(/ sandbox="allow-popups allow-popups-to-escape-sandbox"/);
     expect(iframe).not.toMatch(/allow-scripts|allow-same-origin/);
     // The mail's markup exists only inside the attribute, escaped: it cannot break out of it.
-    expect(iframe).toContain('srcdoc="&lt;!doctype html&gt;&lt;html&gt;&lt;head&gt;&lt;base target=&quot;_blank&quot;&gt;');
+    expect(iframe).toContain(
+      'srcdoc="&lt;!doctype html&gt;&lt;html&gt;&lt;head&gt;&lt;base target=&quot;_blank&quot;&gt;',
+    );
     expect(res.body).not.toContain('<script>');
     expect(res.body).toContain('&lt;p style=&quot;color:red&quot;&gt;&quot;quoted&quot; &amp; &lt;b&gt;bold');
     expect(res.body).toContain(

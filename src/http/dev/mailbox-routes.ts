@@ -56,7 +56,8 @@ function previewDoc(mailHtml: string): string {
   return /<head[^>]*>/i.test(mailHtml) ? mailHtml.replace(/<head[^>]*>/i, (h) => `${h}${base}`) : `${base}${mailHtml}`;
 }
 
-const time = (d: Date): Html => html`<time datetime="${d.toISOString()}">${d.toISOString().replace('T', ' ').slice(0, 19)} UTC</time>`;
+const time = (d: Date): Html =>
+  html`<time datetime="${d.toISOString()}">${d.toISOString().replace('T', ' ').slice(0, 19)} UTC</time>`;
 
 function page(title: string, body: Html): string {
   return html`<!doctype html>
@@ -125,7 +126,9 @@ const sendHtml = (reply: FastifyReply, status: number, body: string) =>
 export function registerDevMailboxRoutes(app: FastifyInstance, deps: DevMailboxRouteDeps): void {
   const { store } = deps;
 
-  app.get('/dev/mailbox', async (_req, reply) => sendHtml(reply, 200, listPage(await store.devMailbox.list(LIST_LIMIT))));
+  app.get('/dev/mailbox', async (_req, reply) =>
+    sendHtml(reply, 200, listPage(await store.devMailbox.list(LIST_LIMIT))),
+  );
 
   app.get('/dev/mailbox/latest.json', async (req, reply) => {
     const to = (req.query as { to?: unknown }).to;
@@ -133,14 +136,19 @@ export function registerDevMailboxRoutes(app: FastifyInstance, deps: DevMailboxR
       return reply.code(400).send({ error: 'give the address as ?to=' });
     }
     const m = await store.devMailbox.latestFor(to);
-    return m ? reply.header('cache-control', 'no-store').send(toJson(m)) : reply.code(404).send({ error: 'no mail to this address' });
+    return m
+      ? reply.header('cache-control', 'no-store').send(toJson(m))
+      : reply.code(404).send({ error: 'no mail to this address' });
   });
 
   app.get('/dev/mailbox/:id', async (req, reply) => {
     const raw = (req.params as { id: string }).id;
     const json = raw.endsWith('.json');
     const m = await store.devMailbox.get(json ? raw.slice(0, -'.json'.length) : raw);
-    if (json) return m ? reply.header('cache-control', 'no-store').send(toJson(m)) : reply.code(404).send({ error: 'no such mail' });
+    if (json)
+      return m
+        ? reply.header('cache-control', 'no-store').send(toJson(m))
+        : reply.code(404).send({ error: 'no such mail' });
     if (!m) return sendHtml(reply, 404, page('Not found', html`<h1 class="card__title">No such mail</h1>`));
     // The preview iframe's srcdoc document inherits this page's CSP, and mail HTML is styled inline
     // (mail clients need that). So this page alone allows inline STYLES; scripts stay ours only, and

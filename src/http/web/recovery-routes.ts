@@ -98,6 +98,7 @@ export function registerRecoveryRoutes(root: FastifyInstance, deps: HttpDeps) {
         values,
         ...(error ? { error: errorView(req, realm, error) } : {}),
         backHref: `/r/${realm.name}/login`,
+        codeHref: `/r/${realm.name}/reset`,
       }),
     );
   };
@@ -132,7 +133,8 @@ export function registerRecoveryRoutes(root: FastifyInstance, deps: HttpDeps) {
     if (v.state === 'failed') throw new DostupError('CODE_EXHAUSTED');
     const locale = localeOf(req, realm);
     const chrome = chromeFor(deps, req, realm, 'recovery.sent_title', locale);
-    const advice = realm.recovery.sentAdvice?.[locale] ?? realm.branding.supportText?.[locale] ?? t(req, realm, 'recovery.default_advice');
+    // The footer already shows branding.supportText; the advice here is the realm's own or the default (S1.5).
+    const advice = realm.recovery.sentAdvice?.[locale] ?? t(req, realm, 'recovery.default_advice');
     return page(
       reply,
       status,

@@ -5,13 +5,7 @@
 // of the claim, so a worker that lost its lease cannot overwrite the newer claim's outcome.
 import { and, desc, eq, inArray, lte, or, sql } from 'drizzle-orm';
 import type { Locale } from '../../core/model.ts';
-import type {
-  NewOutboxMessage,
-  OutboxChannel,
-  OutboxMessage,
-  OutboxRepo,
-  OutboxStatus,
-} from '../../core/ports.ts';
+import type { NewOutboxMessage, OutboxChannel, OutboxMessage, OutboxRepo, OutboxStatus } from '../../core/ports.ts';
 import { type Db, isUuid } from '../db.ts';
 import { outbox } from '../schema-outbox.ts';
 
@@ -58,7 +52,8 @@ export function createOutboxRepo(db: Db): OutboxRepo {
 
     async claim(limit: number, leaseSeconds: number): Promise<OutboxMessage[]> {
       if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`outbox claim: bad limit ${limit}`);
-      if (!Number.isFinite(leaseSeconds) || leaseSeconds <= 0) throw new RangeError(`outbox claim: bad lease ${leaseSeconds}`);
+      if (!Number.isFinite(leaseSeconds) || leaseSeconds <= 0)
+        throw new RangeError(`outbox claim: bad lease ${leaseSeconds}`);
       // Due = queued and its time has come, or `sending` with a lease that ran out (its worker died).
       // The inner SELECT locks what it picks and skips rows another worker is claiming right now;
       // a row another worker claimed and committed since our snapshot is re-checked by PostgreSQL

@@ -14,7 +14,8 @@ export interface RunningServer {
   dataDir: string;
   output: () => string;
   admin<T = unknown>(method: string, p: string, body?: unknown): Promise<{ status: number; json: T }>;
-  addUser(u: Record<string, unknown>): Promise<{ id: string }>;
+  /** Adds a user to `realm` (default: the realm `main` created on first start). */
+  addUser(u: Record<string, unknown>, realm?: string): Promise<{ id: string }>;
   stop(): Promise<void>;
 }
 
@@ -68,8 +69,8 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
     dataDir,
     output: () => out,
     admin,
-    async addUser(u) {
-      const r = await admin<{ id: string }>('POST', '/api/v1/admin/realms/main/users', u);
+    async addUser(u, realm = 'main') {
+      const r = await admin<{ id: string }>('POST', `/api/v1/admin/realms/${realm}/users`, u);
       if (r.status !== 201) throw new Error(`addUser failed: ${r.status} ${JSON.stringify(r.json)}`);
       return r.json;
     },

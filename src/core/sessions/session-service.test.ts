@@ -1,0 +1,163 @@
+// The session service's cache and expiry rules, against an in-memory repository.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { Session, User } from '../model.ts';
+import type { NewSession, SessionsRepo, SessionWithUser } from '../ports.ts';
+import { defaultRealmPolicy } from '../realm/policy.ts';
+import { createSessionService, sessionLifetimes } from './session-service.ts';
+
+const policy = defaultRealmPolicy('main', 'http://localhost:8080');
+const user: User = {
+  id: randomUUID(),
+  realm: 'main',
+  login: 'a',
+  email: null,
+  emailVerified: false,
+  phone: null,
+  phoneVerified: false,
+  birthDate: null,
+  locale: null,
+  status: 'active',
+  rights: [],
+  createdAt: new Date(),
+  updatedAt: new Date(),
+};
+const ctx = { ip: '127.0.0.1', userAgent: 'test', locale: 'ru' as const };
+
+function fakeRepo() {
+  const rows: (Session & { tokenHash: Buffer })[] = [];
+  let lookups = 0;
+  const repo: SessionsRepo = {
+    async create(s: NewSession) {
+      const now = new Date();
+      const row = {
+        id: randomUUID(),
+        realm: s.realm,
+        userId: s.userId,
+        remember: s.remember,
+        createdAt: now,
+        lastSeenAt: now,
+        idleExpiresAt: s.idleExpiresAt,
+        expiresAt: s.expiresAt,
+        revokedAt: null,
+        ip: s.ip,
+        userAgent: s.userAgent,
+        tokenHash: s.tokenHash,
+      };
+      rows.push(row);
+      return { ...row };
+    },
+    async findLiveByTokenHash(h): Promise<SessionWithUser | null> {
+      lookups++;
+      const r = rows.find((x) => x.tokenHash.equals(h) && !x.revokedAt && x.expiresAt > new Date());
+      return r ? { session: { ...r }, user } : null;
+    },
+    async touch() {},
+    async listLiveForUser(id) {
+      return rows.filter((r) => r.userId === id && !r.revokedAt);
+    },
+    async revoke(userId, id) {
+      const r = rows.find((x) => x.id === id && x.userId === userId && !x.revokedAt);
+      if (r) r.revokedAt = new Date();
+      return !!r;
+    },
+    async revokeByTokenHash(h) {
+      const r = rows.find((x) => x.tokenHash.equals(h));
+      if (r) r.revokedAt = new Date();
+      return r ?? null;
+    },
+    async revokeAllForUser(id) {
+      let n = 0;
+      for (const r of rows)
+        if (r.userId === id && !r.revokedAt) {
+          r.revokedAt = new Date();
+          n++;
+        }
+      return n;
+    },
+    async revokedSince() {
+      return [];
+    },
+    async deleteExpired() {
+      return 0;
+    },
+  };
+  return { repo, rows, lookups: () => lookups };
+}
+
+const random = { bytes: (n: number) => randomBytes(n), uuid: () => randomUUID() };
+const clock = { now: () => new Date() };
+
+describe('session service', () => {
+  it('caches lookups for cacheMs: one database read for many whoami calls', async () => {
+    const f = fakeRepo();
+    const s = createSessionService({ sessions: f.repo, clock, random, cacheMs: 60_000 });
+    const { token } = await s.issue(user, policy, false, ctx);
+    for (let i = 0; i < 50; i++) expect((await s.authenticate(token))?.user.id).toBe(user.id);
+    expect(f.lookups()).toBe(1);
+  });
+
+  it('a revocation on this node takes effect at once, cache or not', async () => {
+    const f = fakeRepo();
+    const s = createSessionService({ sessions: f.repo, clock, random, cacheMs: 60_000 });
+    const a = await s.issue(user, policy, false, ctx);
+    const b = await s.issue(user, policy, false, ctx);
+    await s.authenticate(a.token);
+    await s.authenticate(b.token);
+    expect(await s.revoke(user.id, a.session.id)).toBe(true);
+    expect(await s.authenticate(a.token)).toBeNull();
+    expect(await s.authenticate(b.token)).not.toBeNull();
+    await s.revokeAllForUser(user.id);
+    expect(await s.authenticate(b.token)).toBeNull();
+  });
+
+  it('another node sees a revocation within cacheMs (the stated bound)', async () => {
+    const f = fakeRepo();
+    const nodeA = createSessionService({ sessions: f.repo, clock, random, cacheMs: 100 });
+    const nodeB = createSessionService({ sessions: f.repo, clock, random, cacheMs: 100 });
+    const { token } = await nodeA.issue(user, policy, false, ctx);
+    expect(await nodeB.authenticate(token)).not.toBeNull();
+    await nodeA.revokeToken(token);
+    const t0 = Date.now();
+    while ((await nodeB.authenticate(token)) !== null) await new Promise((r) => setTimeout(r, 10));
+    expect(Date.now() - t0).toBeLessThanOrEqual(150);
+  });
+
+  it('a cached session never outlives its own expiry', async () => {
+    const f = fakeRepo();
+    const s = createSessionService({ sessions: f.repo, clock, random, cacheMs: 60_000 });
+    const { token, session } = await s.issue(user, policy, false, ctx);
+    await s.authenticate(token);
+    const row = f.rows.find((r) => r.id === session.id)!;
+    row.expiresAt = new Date(Date.now() - 1);
+    const later = createSessionService({
+      sessions: f.repo,
+      clock: { now: () => new Date(Date.now() + 25 * 3600_000) },
+      random,
+      cacheMs: 60_000,
+    });
+    expect(await later.authenticate(token)).toBeNull();
+  });
+
+  it('junk tokens never reach the repository', async () => {
+    const f = fakeRepo();
+    const s = createSessionService({ sessions: f.repo, clock, random, cacheMs: 1000 });
+    for (const t of [undefined, '', 'x', '../../etc', 'a'.repeat(10_000)]) expect(await s.authenticate(t)).toBeNull();
+    expect(f.lookups()).toBe(0);
+  });
+
+  it('lifetimes: no remember → absolute hours and idle window; remember → days, idle = whole life', () => {
+    const now = new Date('2026-01-01T00:00:00Z');
+    const plain = sessionLifetimes(policy, false, now);
+    expect(plain.remember).toBe(false);
+    expect(plain.expiresAt.getTime() - now.getTime()).toBe(policy.sessions.absoluteHours * 3600_000);
+    expect(plain.idleExpiresAt.getTime() - now.getTime()).toBe(
+      Math.min(policy.sessions.idleMinutes * 60_000, policy.sessions.absoluteHours * 3600_000),
+    );
+    const rem = sessionLifetimes(policy, true, now);
+    expect(rem.expiresAt.getTime() - now.getTime()).toBe(policy.sessions.rememberMeDays * 86_400_000);
+    expect(rem.idleExpiresAt).toEqual(rem.expiresAt);
+    const off = sessionLifetimes({ ...policy, sessions: { ...policy.sessions, rememberMeDays: 0 } }, true, now);
+    expect(off.remember).toBe(false);
+  });
+});

@@ -193,6 +193,27 @@ describeEachDriver('outbox worker with a real SMTP server', (getStore, { raw }) 
     expect(await second.runOnce()).toBe(0);
   });
 
+  it('a row whose lease keeps running out is abandoned past maxAttempts, not sent again', async () => {
+    const store = getStore();
+    const smtp = await sink();
+    const dying = {
+      ...store,
+      outbox: { ...store.outbox, markSent: () => Promise.reject(new Error('connection lost')) },
+    };
+    const first = worker(smtpTransport(`smtp://127.0.0.1:${smtp.port}`), {
+      store: dying,
+      leaseSeconds: 0.3,
+      maxAttempts: 1,
+    });
+    const id = await enqueue(store, 'crashy@example.test');
+    expect(await first.runOnce()).toBe(1);
+    await new Promise((r) => setTimeout(r, 500));
+    const second = worker(smtpTransport(`smtp://127.0.0.1:${smtp.port}`), { maxAttempts: 1 });
+    expect(await second.runOnce()).toBe(1);
+    expect(await store.outbox.get(id)).toMatchObject({ status: 'abandoned', attempts: 2, payload: null });
+    expect(smtp.received).toHaveLength(1);
+  });
+
   it('a payload pointed at another address does not open: abandoned at once, nothing sent', async () => {
     const store = getStore();
     const smtp = await sink();

@@ -43,7 +43,7 @@ function runnerTests(getConn: () => MigrationConnection, tableExists: (name: str
     const { lines, log } = collect();
     expect((await migrate(getConn(), { migrations: [edited], log })).applied).toEqual([]);
     expect(lines.some((l) => /0001_init was edited/.test(l))).toBe(true);
-    expect(lines.some((l) => /does not know \(9000_fail\)/.test(l))).toBe(true);
+    expect(lines.some((l) => /does not know \(.*9000_fail\)/.test(l))).toBe(true);
   });
 }
 
@@ -98,7 +98,7 @@ const pgUrl = pgTestUrl();
     const url = fresh?.url as string;
     const logs = [collect(), collect(), collect()];
     const stores = await Promise.all(logs.map((l) => openStore({ databaseUrl: url, log: l.log, poolMax: 2 })));
-    expect(logs.flatMap((l) => appliedIn(l.lines))).toEqual(await appliedLines());
+    expect(logs.flatMap((l) => appliedIn(l.lines)).sort()).toEqual((await appliedLines()).sort());
     await Promise.all(stores.map((s) => s.close()));
     expect((await migrateDatabase({ databaseUrl: url })).applied).toEqual([]);
     pool = new pg.Pool({ connectionString: url, max: 2 });

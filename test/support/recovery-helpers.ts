@@ -222,7 +222,7 @@ export function headerNames(res: InjectResponse): string[] {
 
 /** What a stack trace of our sources (or a raw framework error) looks like in a body. */
 export function looksLikeLeak(body: string): boolean {
-  return /\bat [^\n]*\.ts:\d+/.test(body) || /\.ts:\d+:\d+/.test(body) || body.includes('node_modules/') || /\bError: /.test(body);
+  return /\bat [^\n]*\.ts:\d+/.test(body) || /\.ts:\d+:\d+/.test(body) || body.includes('node_modules/') || /\n\s+at \S+ \(/.test(body);
 }
 
 /** A strong password different from GOOD_PASSWORD (each call a new one). */

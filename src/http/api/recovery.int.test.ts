@@ -755,6 +755,11 @@ describe('password recovery over the JSON API', () => {
       expect((await complete(t, main.name, { secretId: r.secretId, code: r.code, password: newPassword() })).statusCode).toBe(200);
     });
 
+    it('resend needs no body: a bodiless POST reaches the flow (404 for an unknown one, not 415)', async () => {
+      const res = await t.inject({ method: 'POST', url: `${base(main.name)}/6f1c3f0e-8d2a-4b5c-9e7f-0a1b2c3d4e5f/resend`, remoteAddress: uniqueIp() }).then(track);
+      expectError(res, 404, 'FLOW_NOT_FOUND');
+    });
+
     it('the view tells how long until "send again" is allowed', async () => {
       const u = await newUser(t, main);
       const r = await requestCode(t, main.name, { identifier: u.login }, u.email);
@@ -851,6 +856,9 @@ describe('password recovery over the JSON API', () => {
       { name: 'request: invalid JSON', method: 'POST', url: () => base(realm), body: '{"identifier":', status: 400, code: 'VALIDATION_FAILED' },
       { name: 'request: prototype pollution', method: 'POST', url: () => base(realm), body: '{"identifier":"abc","__proto__":{"x":1}}', status: 400, code: 'VALIDATION_FAILED' },
       { name: 'request: form content type', method: 'POST', url: () => base(realm), body: 'identifier=abc', headers: { 'content-type': 'application/x-www-form-urlencoded' }, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+      { name: 'request: text/plain content type', method: 'POST', url: () => base(realm), body: J({ identifier: 'abc' }), headers: { 'content-type': 'text/plain' }, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+      { name: 'resend: form content type', method: 'POST', url: () => `${base(realm)}/${someUuid}/resend`, body: 'a=1', headers: { 'content-type': 'application/x-www-form-urlencoded' }, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+      { name: 'complete: form content type', method: 'POST', url: () => `${base(realm)}/complete`, body: `secretId=${someUuid}&code=1&password=x`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
       { name: 'request: unknown realm', method: 'POST', url: () => base('nosuchrealm'), body: J({ identifier: 'abc' }), status: 404, code: 'REALM_NOT_FOUND' },
       { name: 'request: malformed realm', method: 'POST', url: () => base('Bad_Realm!'), body: J({ identifier: 'abc' }), status: 400, code: 'VALIDATION_FAILED' },
       { name: 'request: recovery disabled', method: 'POST', url: () => base(disabled), body: J({ identifier: 'abc' }), status: 404, code: 'RECOVERY_DISABLED' },

@@ -58,10 +58,13 @@ export function registerRecoveryRoutes(root: FastifyInstance, deps: HttpDeps) {
   const errorView = (req: FastifyRequest, realm: RealmPolicy, e: DostupError) => {
     const first = e.issues[0];
     const field = first?.path.slice(1) as never;
+    // A general summary ("this password does not fit") lists the issues under it; an issue that IS the
+    // summary (S1.4 "account does not exist", a wrong code) is not repeated as a list of one.
+    const general = e.code === 'PASSWORD_REJECTED' || e.code === 'VALIDATION_FAILED';
     return {
-      message: t(req, realm, e.code === 'PASSWORD_REJECTED' || e.code === 'VALIDATION_FAILED' ? e.messageId : (first?.messageId ?? e.messageId), e.params),
+      message: t(req, realm, general ? e.messageId : (first?.messageId ?? e.messageId), e.params),
       ...(first && field ? { field } : {}),
-      ...(e.issues.length > 0 && e.code !== 'CODE_INVALID' ? { details: e.issues.map((i) => t(req, realm, i.messageId, i.params)) } : {}),
+      ...(e.issues.length > 0 && general ? { details: e.issues.map((i) => t(req, realm, i.messageId, i.params)) } : {}),
     };
   };
 

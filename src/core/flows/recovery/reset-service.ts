@@ -114,7 +114,7 @@ export function createResetService(deps: ResetServiceDeps) {
     const res = await deps.secrets.verify(deps.store.oneTimeSecrets, { by, purpose: RECOVERY_PURPOSE, secret: input.code, maxAgeSeconds: maxAge });
     if (!res.ok) {
       // A link names the secret, whose row names the user: the event records whose code was tried.
-      const userId = 'userId' in by ? by.userId : (res.record?.userId ?? null);
+      const userId = 'userId' in by ? by.userId : null;
       if (res.reason === 'not_found' && 'id' in by) await event('recovery.expired', realm.name, userId, ctx, { secret: by.id });
       else await event(res.reason === 'exhausted' ? 'recovery.failed' : 'recovery.code_failed', realm.name, userId, ctx, { reason: res.reason });
       if (res.reason === 'exhausted') {

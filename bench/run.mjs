@@ -191,7 +191,6 @@ result.argon2 = await argon2Rate({
   seconds: cfg.argon2Seconds,
   quiet: { maxCores: cfg.quietMaxCores, maxWaitS: cfg.quietWaitS },
 });
-const verify2 = result.argon2.verify.find((v) => v.inFlight === 2).perSec;
 
 const ctx = { floor: null };
 result.scenarios.push(await scenario('pglite', undefined, ctx));
@@ -206,7 +205,7 @@ if (process.env.DATABASE_URL) {
   log('DATABASE_URL not set: PostgreSQL scenario skipped');
 }
 result.floor = ctx.floor;
-for (const s of result.scenarios) s.goals = evaluateGoals(s, { floorRps: result.floor.rps, argon2VerifyRps2: verify2 });
+for (const s of result.scenarios) s.goals = evaluateGoals(s, { floor: result.floor, argon2: result.argon2 });
 result.seconds = Math.round((Date.now() - t0) / 1000);
 result.machine.loadavgEnd = os.loadavg();
 

@@ -183,8 +183,8 @@ function resolveAdminToken(config: Config): { token: string; generated: boolean;
 }
 
 /** Start-up: default realm, warnings about insecure choices. */
-export async function prepareForServing(d: Dostup): Promise<{ warnings: string[]; createdRealm: string | null }> {
-  const created = await d.realms.ensureDefault(d.config.DOSTUP_DEFAULT_REALM, publicUrl(d.config));
+export async function prepareForServing(d: Dostup, baseUrl = publicUrl(d.config)): Promise<{ warnings: string[]; createdRealm: string | null }> {
+  const created = await d.realms.ensureDefault(d.config.DOSTUP_DEFAULT_REALM, baseUrl);
   const warnings = [...insecureSettings(d.config)];
   for (const r of await d.realms.list()) {
     try {

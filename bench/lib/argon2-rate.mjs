@@ -34,7 +34,17 @@ async function measure(op, inFlight, seconds, quiet) {
   const self = process.cpuUsage(self0);
   // argon2 runs on this process's threadpool, so anything beyond our own CPU is another job's.
   const otherCpuS = r2(Math.max(0, machineBusySeconds() - busy0 - (self.user + self.system) / 1e6));
-  return { inFlight, ops: ms.length, perSec: r2(ms.length / wall), msPerOp: percentiles(ms), otherCpuS, quietBefore };
+  // CPU per operation is the contention-proof yardstick: other jobs on the box change ops/s, not this.
+  const cpuMsPerOp = r2((self.user + self.system) / 1e3 / ms.length);
+  return {
+    inFlight,
+    ops: ms.length,
+    perSec: r2(ms.length / wall),
+    cpuMsPerOp,
+    msPerOp: percentiles(ms),
+    otherCpuS,
+    quietBefore,
+  };
 }
 
 export async function argon2Rate({ params, seconds, inFlight = [1, 2, 4], quiet = {} }) {

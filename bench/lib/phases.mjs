@@ -10,6 +10,7 @@ import {
   percentiles,
   procCpuSeconds,
   r2,
+  r4,
   sleep,
   waitQuiet,
 } from './util.mjs';
@@ -89,8 +90,8 @@ export async function loadPhase(name, { base, pid, requests, cfg }) {
   const cpu = end();
   await drain(pid);
   const out = summarize(name, res, exact, { ...cpu, quietBefore });
-  out.serverCpuMsPerReq = out.ok ? r2((cpu.serverCpuS * 1000) / out.ok) : null;
-  out.serverMainThreadCpuMsPerReq = out.ok ? r2((cpu.serverMainThreadCpuS * 1000) / out.ok) : null;
+  out.serverCpuMsPerReq = out.ok ? r4((cpu.serverCpuS * 1000) / out.ok) : null;
+  out.serverMainThreadCpuMsPerReq = out.ok ? r4((cpu.serverMainThreadCpuS * 1000) / out.ok) : null;
   log(`${name}: ${out.rps} req/s p50=${out.p50} p99=${out.p99} ms (exact p99 ${out.exactMs.p99}) non2xx=${out.non2xx}`);
   return out;
 }

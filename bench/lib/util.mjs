@@ -7,6 +7,8 @@ import net from 'node:net';
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const log = (...a) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
 export const r2 = (v) => (v == null || Number.isNaN(v) ? null : Math.round(v * 100) / 100);
+/** Four decimals: per-request CPU of a fast route is a few hundredths of a millisecond. */
+export const r4 = (v) => (v == null || Number.isNaN(v) ? null : Math.round(v * 10000) / 10000);
 
 // Every URL the benchmark talks to goes through here: a typo or a hostile env var must never turn
 // a load test into traffic against somebody else's machine.

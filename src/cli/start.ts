@@ -8,16 +8,25 @@ import { LOCK_FILE } from './admin-client.ts';
 
 export async function startServer(config: Config) {
   const d = await createDostup(config);
-  const { warnings, createdRealm } = await prepareForServing(d);
-  for (const w of warnings) d.log.warn(`insecure: ${w}`);
   const app = await d.http();
   await app.listen({ port: config.PORT, host: config.HOST });
-  d.startBackground();
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
+  // Only now is the port known (PORT=0 picks a free one): the first realm's base URL must carry it,
+  // or every link in mail would point nowhere.
   const url = publicUrl({ ...config, PORT: port });
+  const { warnings, createdRealm } = await prepareForServing(d, url);
+  for (const w of warnings) d.log.warn(`insecure: ${w}`);
+  d.startBackground();
   const lock = path.join(config.DOSTUP_DATA_DIR, LOCK_FILE);
-  if (!config.DATABASE_URL) writeFileSync(lock, JSON.stringify({ pid: process.pid, url: `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}` }));
+  if (!config.DATABASE_URL)
+    writeFileSync(
+      lock,
+      JSON.stringify({
+        pid: process.pid,
+        url: `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`,
+      }),
+    );
 
   const lines = [
     '',
@@ -26,7 +35,8 @@ export async function startServer(config: Config) {
     `  API docs:       ${url}/api/docs`,
     `  Add a user:     echo 'a-long-passphrase' | npm run dostup -- user add --realm ${config.DOSTUP_DEFAULT_REALM} --login alice --email alice@example.com --password-stdin`,
   ];
-  if (createdRealm) lines.push(`  Created realm "${createdRealm}" with default policy (edit with: dostup realm apply FILE)`);
+  if (createdRealm)
+    lines.push(`  Created realm "${createdRealm}" with default policy (edit with: dostup realm apply FILE)`);
   if (d.generatedAdminToken) {
     lines.push(`  Admin API token (shown once; also in ${d.adminTokenFile}):`, `    ${d.generatedAdminToken}`);
   }

@@ -116,7 +116,13 @@ export interface NewEvent {
 export interface EventsRepo {
   append(e: NewEvent): Promise<void>;
   /** Newest first. */
-  list(opts: { realm?: string; userId?: string; kind?: EventKind; limit: number; before?: string }): Promise<AuditEvent[]>;
+  list(opts: {
+    realm?: string;
+    userId?: string;
+    kind?: EventKind;
+    limit: number;
+    before?: string;
+  }): Promise<AuditEvent[]>;
 }
 
 export interface FlowRecord {
@@ -201,7 +207,14 @@ export interface OneTimeSecretsRepo {
    * only while it is usable (unused, not invalidated, not expired by the DB clock, attempts not exhausted
    * before this one). null otherwise. `by` selects the row: its id, or the newest live one of a user.
    */
-  beginAttempt(by: { id: string } | { realm: string; userId: string; purpose: string }): Promise<OneTimeSecretRecord | null>;
+  beginAttempt(
+    by: { id: string } | { realm: string; userId: string; purpose: string },
+  ): Promise<OneTimeSecretRecord | null>;
+  /**
+   * Read-only: could this secret still be used (unused, not invalidated, not expired, tries left)?
+   * Compares nothing and counts nothing — for a page that shows "this link has expired" up front.
+   */
+  isUsable(id: string, realm: string, purpose: string): Promise<boolean>;
   /** Atomic single use: `UPDATE … SET used_at = now() WHERE id = $1 AND used_at IS NULL AND … RETURNING`. */
   consume(id: string): Promise<boolean>;
   /** Invalidate every unused secret of the user for the purpose (e.g. after a completed reset). */

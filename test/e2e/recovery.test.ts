@@ -456,7 +456,7 @@ describe('the manuals, reproduced by realm presets', () => {
       { login: 'lsr-buyer', email: 'buyer@lsr.example', password: 'nachalnyi-parol-1', locale: 'ru' },
       realm,
     );
-    const { page } = await newPage('ru-RU');
+    const { ctx, page } = await newPage('ru-RU');
 
     // S1.1: "Вход": login, password, "remember me", "Forgot password?".
     await page.goto(`${server.url}/r/${realm}/login`);
@@ -477,6 +477,11 @@ describe('the manuals, reproduced by realm presets', () => {
     const { link, code } = linkAndCode(mail, realm);
     expect(code).toMatch(UUID);
     expect(mail.text).toMatch(/Ссылка действует 1 час\./);
+    await shotMail(ctx, mail, 'recovery-s1-mail');
+    const phone = await newPage('ru-RU', PHONE);
+    await shotMail(phone.ctx, mail, 'recovery-s1-mail-phone');
+    await phone.page.goto(link); // showing the form consumes nothing
+    await shot(phone.page, 'recovery-s1-phone-reset-from-link');
 
     // S1.3: "Восстановление пароля": received code, new password + "Show", confirmation.
     await page.goto(link);
@@ -614,7 +619,7 @@ describe('the manuals, reproduced by realm presets', () => {
     const realm = await applyPreset('s4-crm.yaml');
     const NEW = 'bitrix-vesna-2025-crm';
     await server.addUser({ email: 'manager@crm.example', password: 'nachalnyi-parol-crm', locale: 'ru' }, realm);
-    const { page } = await newPage('ru-RU', PHONE);
+    const { ctx, page } = await newPage('ru-RU', PHONE);
 
     // S4.1: "Forgot your password?" asks for the e-mail.
     const requestedAt = await requestRecovery(page, realm, { identifier: 'manager@crm.example' }, 'recovery-s4-01');
@@ -627,6 +632,7 @@ describe('the manuals, reproduced by realm presets', () => {
     const mail = await smtp.waitForMail('manager@crm.example', { after: requestedAt });
     const { link, code } = linkAndCode(mail, realm);
     expect(code).toMatch(/^[A-Z0-9]{8}$/);
+    await shotMail(ctx, mail, 'recovery-s4-mail-phone');
 
     // S4.3: the link opens the form; new password + confirmation, the advice under the fields.
     await page.goto(link);

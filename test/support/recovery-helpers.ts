@@ -16,7 +16,14 @@ import type { NewUserInput } from '../../src/core/users/user-service.ts';
 import { createDostup, type Dostup, prepareForServing } from '../../src/server.ts';
 import { openStoreWithRaw, type RawSql } from '../../src/store/open-store.ts';
 import { createFreshPgDatabase, type FreshDatabase } from '../../src/store/testing/each-driver.ts';
-import { GOOD_PASSWORD, type InjectResponse, type StartOptions, TEST_ADMIN_TOKEN, type TestDostup, uniqueLogin } from './test-server.ts';
+import {
+  GOOD_PASSWORD,
+  type InjectResponse,
+  type StartOptions,
+  TEST_ADMIN_TOKEN,
+  type TestDostup,
+  uniqueLogin,
+} from './test-server.ts';
 
 export interface RecoveryTestDostup extends TestDostup {
   /** Plain SQL on the server's database (bypasses the repositories). */
@@ -96,7 +103,11 @@ export function uniqueRealm(prefix = 'rec'): string {
 }
 
 /** Create (or replace) a realm through the admin API; resolves with the validated policy. */
-export async function putRealm(t: TestDostup, name: string, policy: Record<string, unknown> = {}): Promise<RealmPolicy> {
+export async function putRealm(
+  t: TestDostup,
+  name: string,
+  policy: Record<string, unknown> = {},
+): Promise<RealmPolicy> {
   const res = await t.inject({
     method: 'PUT',
     url: `/api/v1/admin/realms/${name}`,
@@ -175,7 +186,8 @@ export async function waitForMail(
     await t.d.outbox.runOnce();
     const m = await latestMail(t, to);
     if (m && pred(m)) return m;
-    if (Date.now() > until) throw new Error(`no matching mail to ${to} within ${timeoutMs} ms (latest: ${m?.subject ?? 'none'})`);
+    if (Date.now() > until)
+      throw new Error(`no matching mail to ${to} within ${timeoutMs} ms (latest: ${m?.subject ?? 'none'})`);
     await sleep(20);
   }
 }
@@ -222,7 +234,12 @@ export function headerNames(res: InjectResponse): string[] {
 
 /** What a stack trace of our sources (or a raw framework error) looks like in a body. */
 export function looksLikeLeak(body: string): boolean {
-  return /\bat [^\n]*\.ts:\d+/.test(body) || /\.ts:\d+:\d+/.test(body) || body.includes('node_modules/') || /\n\s+at \S+ \(/.test(body);
+  return (
+    /\bat [^\n]*\.ts:\d+/.test(body) ||
+    /\.ts:\d+:\d+/.test(body) ||
+    body.includes('node_modules/') ||
+    /\n\s+at \S+ \(/.test(body)
+  );
 }
 
 /** A strong password different from GOOD_PASSWORD (each call a new one). */

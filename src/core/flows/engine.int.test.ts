@@ -8,7 +8,12 @@ import { createFlowEngine, csrfBinding } from './engine.ts';
 import type { FlowMachine } from './machine.ts';
 
 type S = 'a' | 'b' | 'done';
-const twoStep: FlowMachine<S> = { kind: 'test-two-step', initial: 'a', transitions: { a: ['b'], b: ['done', 'b'], done: [] }, lifetimeSeconds: 600 };
+const twoStep: FlowMachine<S> = {
+  kind: 'test-two-step',
+  initial: 'a',
+  transitions: { a: ['b'], b: ['done', 'b'], done: [] },
+  lifetimeSeconds: 600,
+};
 const shortLived: FlowMachine<S> = { ...twoStep, kind: 'test-short', lifetimeSeconds: 0 };
 const random = { bytes: (n: number) => randomBytes(n), uuid: () => randomUUID() };
 const clock = { now: () => new Date() };
@@ -58,7 +63,10 @@ describeEachDriver('flow engine', (getStore) => {
   it('two racing advances from the same version: exactly one wins', async () => {
     const realm = await makeRealm(getStore());
     const f = await engine().start(twoStep, realm, {}, null);
-    const results = await Promise.allSettled([engine().advance(twoStep, f, 'b', { who: 1 }), engine().advance(twoStep, f, 'b', { who: 2 })]);
+    const results = await Promise.allSettled([
+      engine().advance(twoStep, f, 'b', { who: 1 }),
+      engine().advance(twoStep, f, 'b', { who: 2 }),
+    ]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
     expect((lost.reason as DostupError).code).toBe('FLOW_STATE_INVALID');

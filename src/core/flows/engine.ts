@@ -42,7 +42,12 @@ export function createFlowEngine(deps: { flows: FlowsRepo; clock: Clock; random:
   }
 
   /** The live flow, or FLOW_NOT_FOUND / FLOW_EXPIRED. Unknown, foreign-realm and wrongly bound look alike. */
-  async function load<S extends string>(m: FlowMachine<S>, realm: string, id: string, binding: Buffer | null): Promise<LoadedFlow<S>> {
+  async function load<S extends string>(
+    m: FlowMachine<S>,
+    realm: string,
+    id: string,
+    binding: Buffer | null,
+  ): Promise<LoadedFlow<S>> {
     const rec = await deps.flows.get(id);
     if (!rec || rec.kind !== m.kind || rec.realm !== realm || !bindingMatches(rec.csrfBinding, binding)) {
       throw new DostupError('FLOW_NOT_FOUND');
@@ -52,7 +57,12 @@ export function createFlowEngine(deps: { flows: FlowsRepo; clock: Clock; random:
   }
 
   /** Move to `to` with new data; FLOW_STATE_INVALID if not allowed or someone else moved first. */
-  async function advance<S extends string>(m: FlowMachine<S>, flow: LoadedFlow<S>, to: S, data: Record<string, unknown>): Promise<LoadedFlow<S>> {
+  async function advance<S extends string>(
+    m: FlowMachine<S>,
+    flow: LoadedFlow<S>,
+    to: S,
+    data: Record<string, unknown>,
+  ): Promise<LoadedFlow<S>> {
     if (isTerminal(m, flow.state)) throw new DostupError('FLOW_STATE_INVALID');
     const state = move(m, flow.state, to);
     const rec = await deps.flows.update(flow.record.id, flow.record.version, state, data);

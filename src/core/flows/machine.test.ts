@@ -24,7 +24,11 @@ function mermaidEdges(text: string): string[] {
 describe('flow machines', () => {
   it.each(MACHINES)('%s draws exactly the transitions table', (file, m) => {
     const text = readFileSync(new URL(`./${file}`, import.meta.url), 'utf8');
-    expect(mermaidEdges(text)).toEqual(edges(m).map(([a, b]) => `${a}->${b}`).sort());
+    expect(mermaidEdges(text)).toEqual(
+      edges(m)
+        .map(([a, b]) => `${a}->${b}`)
+        .sort(),
+    );
     expect(text).toContain(`[*] --> ${m.initial}`);
   });
 

@@ -78,6 +78,8 @@ export const LocalePolicySchema = Type.Object(
       uniqueItems: true,
       default: ['ru', 'en'],
     }),
+    /** IANA time zone for times written in mail ("password changed at 14:05"). */
+    timeZone: Type.String({ pattern: '^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$', maxLength: 64, default: 'UTC' }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -110,7 +112,9 @@ export const RecoveryPolicySchema = Type.Object(
     code: Type.Object(
       {
         /** `uuid` (S1.2), `digits`, or `control-string` — letters and digits (S4.1's check word). */
-        format: Type.Union([Type.Literal('uuid'), Type.Literal('digits'), Type.Literal('control-string')], { default: 'digits' }),
+        format: Type.Union([Type.Literal('uuid'), Type.Literal('digits'), Type.Literal('control-string')], {
+          default: 'digits',
+        }),
         /** Length for `digits` and `control-string` (ignored for `uuid`). */
         length: Type.Integer({ minimum: 6, maximum: 32, default: 8 }),
         /** How long the mailed link works (S2.3: the mail says how long). */
@@ -127,7 +131,9 @@ export const RecoveryPolicySchema = Type.Object(
      * `hide-and-notify`: the same answer; an address with no account gets a "someone asked, but there is
      * no account here" notice. `reveal`: say so on the page (S1.4, S2.2) — opt-in, warned at start-up.
      */
-    unknownAccounts: Type.Union([Type.Literal('hide'), Type.Literal('hide-and-notify'), Type.Literal('reveal')], { default: 'hide' }),
+    unknownAccounts: Type.Union([Type.Literal('hide'), Type.Literal('hide-and-notify'), Type.Literal('reveal')], {
+      default: 'hide',
+    }),
     /** Seconds before "send again" works (the page shows a countdown-free hint; the server enforces it). */
     resendCooldownSeconds: Type.Integer({ minimum: 10, maximum: 3600, default: 60 }),
     /** Texts shown on the "mail sent" page (S1.5 advice, S4.2 "contact your administrator"). */

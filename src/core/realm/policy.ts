@@ -44,7 +44,8 @@ export function validateRealmPolicy(doc: unknown, source = 'realm policy'): Real
       // anyOf produces one error per alternative plus a summary; keep the summary only.
       if (e.keyword === 'const' && e.schemaPath.includes('/anyOf/')) continue;
       if (e.keyword === 'boolean') continue;
-      const path = e.keyword === 'additionalProperties' ? `${e.instancePath}/${additionalName(e.params)}` : e.instancePath;
+      const path =
+        e.keyword === 'additionalProperties' ? `${e.instancePath}/${additionalName(e.params)}` : e.instancePath;
       issues.push({ path: path || '/', messageId: 'realm.invalid_field', detail: e.message });
     }
   }
@@ -54,16 +55,32 @@ export function validateRealmPolicy(doc: unknown, source = 'realm policy'): Real
   }
   if (issues.length === 0 && p.password.requireSpecial && p.password.allowedCharacters === 'latin-digits') {
     // No password could satisfy both: refuse the policy rather than lock every user out.
-    issues.push({ path: '/password/requireSpecial', messageId: 'realm.invalid_field', detail: 'impossible with allowedCharacters latin-digits' });
+    issues.push({
+      path: '/password/requireSpecial',
+      messageId: 'realm.invalid_field',
+      detail: 'impossible with allowedCharacters latin-digits',
+    });
   }
   if (issues.length === 0 && !p.locales.available.includes(p.locales.default)) {
     issues.push({ path: '/locales/default', messageId: 'realm.invalid_field', detail: 'must be one of available' });
+  }
+  if (issues.length === 0 && !isTimeZone(p.locales.timeZone)) {
+    issues.push({ path: '/locales/timeZone', messageId: 'realm.invalid_field', detail: 'not a known IANA time zone' });
   }
   if (issues.length > 0) {
     const summary = issues.map((i) => `${i.path}: ${i.detail}`).join('; ');
     throw new DostupError('REALM_POLICY_INVALID', { message: `${source}: ${summary}`, issues });
   }
   return p;
+}
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function additionalName(params: unknown): string {
@@ -83,14 +100,23 @@ export function insecureChoices(p: RealmPolicy): string[] {
     warnings.push(`realm "${p.name}": baseUrl ${p.baseUrl} is plain http outside localhost; cookies cannot be Secure`);
   }
   if (p.recovery.enabled && p.recovery.unknownAccounts === 'reveal') {
-    warnings.push(`realm "${p.name}": password recovery reveals whether an account exists (recovery.unknownAccounts=reveal)`);
+    warnings.push(
+      `realm "${p.name}": password recovery reveals whether an account exists (recovery.unknownAccounts=reveal)`,
+    );
   }
   if (p.recovery.code.codeLifetimeMinutes > p.recovery.code.linkLifetimeMinutes) {
     warnings.push(`realm "${p.name}": a typed code lives longer than the link (recovery.code.codeLifetimeMinutes)`);
   }
-  if (!p.password.rejectCommon) warnings.push(`realm "${p.name}": common passwords are allowed (password.rejectCommon=false)`);
-  if (p.password.minLength < 8) warnings.push(`realm "${p.name}": password.minLength ${p.password.minLength} is below 8`);
+  if (!p.password.rejectCommon)
+    warnings.push(`realm "${p.name}": common passwords are allowed (password.rejectCommon=false)`);
+  if (p.password.minLength < 8)
+    warnings.push(`realm "${p.name}": password.minLength ${p.password.minLength} is below 8`);
   return warnings;
+}
+
+/** The portal's name as people see it (pages and mail alike): branding name, display name, else "Dostup". */
+export function realmTitle(p: RealmPolicy, locale: 'ru' | 'en'): string {
+  return p.branding.name?.[locale] ?? p.displayName?.[locale] ?? p.branding.name?.ru ?? p.displayName?.ru ?? 'Dostup';
 }
 
 /** A policy with every default, for the realm created on first start. */

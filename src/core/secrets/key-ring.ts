@@ -23,7 +23,8 @@ export const MIN_SECRET_LENGTH = 32;
 export function createKeyRing(secrets: readonly string[]): KeyRing {
   if (secrets.length === 0) throw new Error('key ring: at least one secret is needed');
   const all = secrets.map((s) => {
-    if (s.length < MIN_SECRET_LENGTH) throw new Error(`key ring: every secret must be at least ${MIN_SECRET_LENGTH} characters`);
+    if (s.length < MIN_SECRET_LENGTH)
+      throw new Error(`key ring: every secret must be at least ${MIN_SECRET_LENGTH} characters`);
     const secret = Buffer.from(s, 'utf8');
     return { id: createHash('sha256').update(secret).digest('hex').slice(0, 8), secret };
   });

@@ -30,6 +30,10 @@ function fakeRepo() {
     ageSeconds: (now().getTime() - r.createdAt.getTime()) / 1000,
   });
   const repo: OneTimeSecretsRepo = {
+    async isUsable(id, realm, purpose) {
+      const r = rows.get(id);
+      return !!r && r.realm === realm && r.purpose === purpose && usable(r) && r.attempts < r.maxAttempts;
+    },
     async issue(s: NewOneTimeSecret) {
       for (const r of rows.values())
         if (r.userId === s.userId && r.purpose === s.purpose && live(r)) r.invalidatedAt = now();

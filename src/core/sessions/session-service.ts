@@ -37,7 +37,9 @@ export interface IssuedSession {
 export function sessionLifetimes(policy: RealmPolicy, remember: boolean, now: Date) {
   const s = policy.sessions;
   const rememberOn = remember && s.rememberMeDays > 0;
-  const expiresAt = new Date(now.getTime() + (rememberOn ? s.rememberMeDays * 86_400_000 : s.absoluteHours * 3_600_000));
+  const expiresAt = new Date(
+    now.getTime() + (rememberOn ? s.rememberMeDays * 86_400_000 : s.absoluteHours * 3_600_000),
+  );
   // A remembered session is meant to survive days without a visit, so its idle window is its whole life.
   const idle = rememberOn ? expiresAt : new Date(Math.min(expiresAt.getTime(), now.getTime() + s.idleMinutes * 60_000));
   return { remember: rememberOn, expiresAt, idleExpiresAt: idle };
@@ -67,7 +69,12 @@ export function createSessionService(deps: SessionServiceDeps) {
   const live = (s: Session, now: number) =>
     s.revokedAt === null && s.expiresAt.getTime() > now && s.idleExpiresAt.getTime() > now;
 
-  async function issue(user: User, policy: RealmPolicy, rememberMe: boolean, ctx: RequestContext): Promise<IssuedSession> {
+  async function issue(
+    user: User,
+    policy: RealmPolicy,
+    rememberMe: boolean,
+    ctx: RequestContext,
+  ): Promise<IssuedSession> {
     const now = deps.clock.now();
     const token = newSessionToken(deps.random);
     const life = sessionLifetimes(policy, rememberMe, now);
@@ -105,7 +112,8 @@ export function createSessionService(deps: SessionServiceDeps) {
 
   function slide(found: SessionWithUser, nowMs: number, policy: RealmPolicy | undefined) {
     const s = found.session;
-    const idleMs = s.remember || !policy ? s.idleExpiresAt.getTime() - s.lastSeenAt.getTime() : policy.sessions.idleMinutes * 60_000;
+    const idleMs =
+      s.remember || !policy ? s.idleExpiresAt.getTime() - s.lastSeenAt.getTime() : policy.sessions.idleMinutes * 60_000;
     const lastSeenAt = new Date(nowMs);
     const idleExpiresAt = new Date(Math.min(s.expiresAt.getTime(), nowMs + idleMs));
     // Update the cached copy first so concurrent requests don't all write.

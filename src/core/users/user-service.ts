@@ -59,10 +59,14 @@ export function createUserService(deps: UserServiceDeps) {
     if (input.birthDate != null && !isIsoDate(input.birthDate)) {
       issues.push({ path: '/birthDate', messageId: 'user.birth_date_invalid' });
     }
-    if (input.locale != null && !LOCALES.includes(input.locale)) issues.push({ path: '/locale', messageId: 'user.locale_invalid' });
-    if (input.status != null && !USER_STATUSES.includes(input.status)) issues.push({ path: '/status', messageId: 'user.status_invalid' });
+    if (input.locale != null && !LOCALES.includes(input.locale))
+      issues.push({ path: '/locale', messageId: 'user.locale_invalid' });
+    if (input.status != null && !USER_STATUSES.includes(input.status))
+      issues.push({ path: '/status', messageId: 'user.status_invalid' });
     const rights = input.rights ?? DEFAULT_RIGHTS;
-    for (const r of rights) if (!RIGHT_RE.test(r) || r.length > 100) issues.push({ path: '/rights', messageId: 'user.right_invalid', params: { right: r.slice(0, 100) } });
+    for (const r of rights)
+      if (!RIGHT_RE.test(r) || r.length > 100)
+        issues.push({ path: '/rights', messageId: 'user.right_invalid', params: { right: r.slice(0, 100) } });
 
     let passwordHash: string | null = null;
     if (input.password != null) {
@@ -73,7 +77,8 @@ export function createUserService(deps: UserServiceDeps) {
         common: deps.common,
       });
       if (!res.ok) {
-        for (const f of res.failures) issues.push({ path: '/password', messageId: f.messageId, ...(f.params ? { params: f.params } : {}) });
+        for (const f of res.failures)
+          issues.push({ path: '/password', messageId: f.messageId, ...(f.params ? { params: f.params } : {}) });
       }
     }
     if (issues.length > 0) throw new DostupError('VALIDATION_FAILED', { issues });

@@ -16,12 +16,16 @@ import { passwordHints } from '../../core/password/policy.ts';
 import type { RealmPolicy } from '../../core/realm/policy-schema.ts';
 import { type HttpDeps, localeOf, requestContext } from '../app.ts';
 import { chromeFor } from './routes.ts';
+import { messagePage } from './views/message-page.ts';
 import { type ResetFormModel, recoveryRequestPage, recoverySentPage, resetPage } from './views/recovery-pages.ts';
 
 const Realm = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' });
 const Uuid = Type.String({ format: 'uuid' });
 const Str = (max: number) => Type.Optional(Type.String({ maxLength: max }));
-const ForgotForm = Type.Object({ _csrf: Str(200), identifier: Str(320), login: Str(320), email: Str(320) }, { additionalProperties: false });
+const ForgotForm = Type.Object(
+  { _csrf: Str(200), identifier: Str(320), login: Str(320), email: Str(320) },
+  { additionalProperties: false },
+);
 const ResetForm = Type.Object(
   {
     _csrf: Str(200),
@@ -49,12 +53,17 @@ export function registerRecoveryRoutes(root: FastifyInstance, deps: HttpDeps) {
   };
   // The browser's CSRF secret (cookie) is what a flow is bound to. Read it; create it if missing.
   const binding = (req: FastifyRequest) => csrfBinding(req.cookies?.dostup_csrf ?? null);
-  const page = (reply: FastifyReply, status: number, body: { value: string }) => reply.code(status).type('text/html; charset=utf-8').send(body.value);
-  const t = (req: FastifyRequest, realm: RealmPolicy, id: string, params?: Record<string, string | number>) => deps.catalog.t(localeOf(req, realm), id, params);
+  const page = (reply: FastifyReply, status: number, body: { value: string }) =>
+    reply.code(status).type('text/html; charset=utf-8').send(body.value);
+  const t = (req: FastifyRequest, realm: RealmPolicy, id: string, params?: Record<string, string | number>) =>
+    deps.catalog.t(localeOf(req, realm), id, params);
   const identifierLabel = (realm: RealmPolicy) =>
-    ({ login: 'page.identifier_login', email: 'page.identifier_email', 'login-or-email': 'page.identifier_login_or_email', 'login-and-email': 'page.identifier_login' })[
-      realm.recovery.identifyBy
-    ];
+    ({
+      login: 'page.identifier_login',
+      email: 'page.identifier_email',
+      'login-or-email': 'page.identifier_login_or_email',
+      'login-and-email': 'page.identifier_login',
+    })[realm.recovery.identifyBy];
   const errorView = (req: FastifyRequest, realm: RealmPolicy, e: DostupError) => {
     const first = e.issues[0];
     const field = first?.path.slice(1) as never;
@@ -68,7 +77,12 @@ export function registerRecoveryRoutes(root: FastifyInstance, deps: HttpDeps) {
     };
   };
 
-  const resetForm = (req: FastifyRequest, reply: FastifyReply, realm: RealmPolicy, opts: Partial<ResetFormModel>): ResetFormModel => {
+  const resetForm = (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    realm: RealmPolicy,
+    opts: Partial<ResetFormModel>,
+  ): ResetFormModel => {
     const locale = localeOf(req, realm);
     const fmt = realm.recovery.code.format;
     return {
@@ -78,14 +92,29 @@ export function registerRecoveryRoutes(root: FastifyInstance, deps: HttpDeps) {
       identifierFields: [],
       values: {},
       codeLabel: t(req, realm, `recovery.code_label_${fmt.replace('-', '_')}`),
-      ...(fmt !== 'uuid' ? { codeHint: t(req, realm, `recovery.code_hint_${fmt.replace('-', '_')}`, { count: realm.recovery.code.length }) } : {}),
+      ...(fmt !== 'uuid'
+        ? {
+            codeHint: t(req, realm, `recovery.code_hint_${fmt.replace('-', '_')}`, {
+              count: realm.recovery.code.length,
+            }),
+          }
+        : {}),
       codeInputMode: fmt === 'digits' ? 'numeric' : 'text',
-      hints: passwordHints(realm.password).map((h) => (h.text ? (h.text[locale] ?? h.text.ru ?? h.text.en ?? '') : deps.catalog.t(locale, h.messageId, h.params))),
+      hints: passwordHints(realm.password).map((h) =>
+        h.text ? (h.text[locale] ?? h.text.ru ?? h.text.en ?? '') : deps.catalog.t(locale, h.messageId, h.params),
+      ),
       ...opts,
     };
   };
 
-  const renderForgot = (req: FastifyRequest, reply: FastifyReply, realm: RealmPolicy, status: number, values = {}, error?: DostupError) => {
+  const renderForgot = (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    realm: RealmPolicy,
+    status: number,
+    values = {},
+    error?: DostupError,
+  ) => {
     const chrome = chromeFor(deps, req, realm, 'recovery.request_title', localeOf(req, realm));
     if (error?.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
     return page(
@@ -111,17 +140,21 @@ export function registerRecoveryRoutes(root: FastifyInstance, deps: HttpDeps) {
     return renderForgot(req, reply, realm, 200);
   });
 
-  web.post('/r/:realm/forgot', { schema: { params: Type.Object({ realm: Realm }), body: ForgotForm }, preHandler: web.csrfProtection }, async (req, reply) => {
-    const realm = await realmOf(req, req.params.realm);
-    const { _csrf, ...values } = req.body;
-    try {
-      const v = await recovery.request(realm, values, requestContext(req, realm), binding(req));
-      return reply.redirect(`/r/${realm.name}/recover/${v.flowId}`, 303);
-    } catch (e) {
-      if (!(e instanceof DostupError) || e.status >= 500) throw e;
-      return renderForgot(req, reply, realm, e.status, values, e);
-    }
-  });
+  web.post(
+    '/r/:realm/forgot',
+    { schema: { params: Type.Object({ realm: Realm }), body: ForgotForm }, preHandler: web.csrfProtection },
+    async (req, reply) => {
+      const realm = await realmOf(req, req.params.realm);
+      const { _csrf, ...values } = req.body;
+      try {
+        const v = await recovery.request(realm, values, requestContext(req, realm), binding(req));
+        return reply.redirect(`/r/${realm.name}/recover/${v.flowId}`, 303);
+      } catch (e) {
+        if (!(e instanceof DostupError) || e.status >= 500) throw e;
+        return renderForgot(req, reply, realm, e.status, values, e);
+      }
+    },
+  );
 
   const renderSent = async (
     req: FastifyRequest,
@@ -129,7 +162,11 @@ export function registerRecoveryRoutes(root: FastifyInstance, deps: HttpDeps) {
     realm: RealmPolicy,
     flowId: string,
     status = 200,
-    extra: { error?: DostupError; resendNotice?: { kind: 'success' | 'info' | 'error'; message: string }; code?: string } = {},
+    extra: {
+      error?: DostupError;
+      resendNotice?: { kind: 'success' | 'info' | 'error'; message: string };
+      code?: string;
+    } = {},
   ) => {
     const v = await recovery.show(realm, flowId, binding(req));
     if (v.state === 'completed') return reply.redirect(`/r/${realm.name}/login?notice=password_changed`, 303);
@@ -159,19 +196,31 @@ export function registerRecoveryRoutes(root: FastifyInstance, deps: HttpDeps) {
     );
   };
 
-  web.get('/r/:realm/recover/:flow', { schema: { params: Type.Object({ realm: Realm, flow: Uuid }) } }, async (req, reply) => {
-    const realm = await realmOf(req, req.params.realm);
-    return renderSent(req, reply, realm, req.params.flow);
-  });
+  web.get(
+    '/r/:realm/recover/:flow',
+    { schema: { params: Type.Object({ realm: Realm, flow: Uuid }) } },
+    async (req, reply) => {
+      const realm = await realmOf(req, req.params.realm);
+      return renderSent(req, reply, realm, req.params.flow);
+    },
+  );
 
   web.post(
     '/r/:realm/recover/:flow/resend',
-    { schema: { params: Type.Object({ realm: Realm, flow: Uuid }), body: Type.Object({ _csrf: Str(200) }, { additionalProperties: false }) }, preHandler: web.csrfProtection },
+    {
+      schema: {
+        params: Type.Object({ realm: Realm, flow: Uuid }),
+        body: Type.Object({ _csrf: Str(200) }, { additionalProperties: false }),
+      },
+      preHandler: web.csrfProtection,
+    },
     async (req, reply) => {
       const realm = await realmOf(req, req.params.realm);
       try {
         await recovery.resend(realm, req.params.flow, requestContext(req, realm), binding(req));
-        return renderSent(req, reply, realm, req.params.flow, 200, { resendNotice: { kind: 'success', message: t(req, realm, 'recovery.resend_done') } });
+        return renderSent(req, reply, realm, req.params.flow, 200, {
+          resendNotice: { kind: 'success', message: t(req, realm, 'recovery.resend_done') },
+        });
       } catch (e) {
         if (!(e instanceof DostupError) || (e.code !== 'RESEND_TOO_SOON' && e.code !== 'RATE_LIMITED')) throw e;
         reply.header('retry-after', String(e.retryAfter ?? 60));
@@ -183,10 +232,33 @@ export function registerRecoveryRoutes(root: FastifyInstance, deps: HttpDeps) {
 
   web.get(
     '/r/:realm/reset',
-    { schema: { params: Type.Object({ realm: Realm }), querystring: Type.Object({ s: Type.Optional(Uuid), code: Str(100) }) } },
+    {
+      schema: {
+        params: Type.Object({ realm: Realm }),
+        querystring: Type.Object({ s: Type.Optional(Uuid), code: Str(100) }),
+      },
+    },
     async (req, reply) => {
-      // Showing the form is all a GET does: a scanner following the link changes nothing.
+      // Showing the form is all a GET does: a scanner following the link changes nothing (the
+      // liveness check below reads, it neither compares the code nor counts a try).
       const realm = await realmOf(req, req.params.realm);
+      if (req.query.s && !(await recovery.linkUsable(realm, req.query.s))) {
+        const chrome = chromeFor(deps, req, realm, 'recovery.link_dead_title', localeOf(req, realm));
+        return page(
+          reply,
+          410,
+          messagePage({
+            chrome,
+            heading: chrome.t('recovery.link_dead_title'),
+            message: chrome.t('recovery.link_dead_text'),
+            kind: 'info',
+            links: [
+              { href: `/r/${realm.name}/forgot`, label: chrome.t('recovery.request_new') },
+              { href: `/r/${realm.name}/login`, label: chrome.t('page.back_to_signin') },
+            ],
+          }),
+        );
+      }
       return renderReset(req, reply, realm, 200, { s: req.query.s, code: req.query.code });
     },
   );
@@ -218,23 +290,44 @@ export function registerRecoveryRoutes(root: FastifyInstance, deps: HttpDeps) {
     );
   };
 
-  web.post('/r/:realm/reset', { schema: { params: Type.Object({ realm: Realm }), body: ResetForm }, preHandler: web.csrfProtection }, async (req, reply) => {
-    const realm = await realmOf(req, req.params.realm);
-    const b = req.body;
-    const source: CodeSource = b.s
-      ? { link: { secretId: b.s } }
-      : b.flow
-        ? { flow: { flowId: b.flow, binding: binding(req) } }
-        : { typed: { identifier: b.identifier, login: b.login, email: b.email } };
-    try {
-      await reset.complete(realm, { source, code: b.code, password: b.password, confirm: b.confirm }, requestContext(req, realm));
-      return reply.redirect(`/r/${realm.name}/login?notice=password_changed`, 303);
-    } catch (e) {
-      if (!(e instanceof DostupError) || e.status >= 500) throw e;
-      if (e.retryAfter !== undefined) reply.header('retry-after', String(e.retryAfter));
-      if (b.flow && !b.s) return renderSent(req, reply, realm, b.flow, e.status, { error: e, code: b.code });
-      const { identifier, login, email } = b;
-      return renderReset(req, reply, realm, e.status, { s: b.s, code: b.code, ...(identifier ? { identifier } : {}), ...(login ? { login } : {}), ...(email ? { email } : {}) }, e);
-    }
-  });
+  web.post(
+    '/r/:realm/reset',
+    { schema: { params: Type.Object({ realm: Realm }), body: ResetForm }, preHandler: web.csrfProtection },
+    async (req, reply) => {
+      const realm = await realmOf(req, req.params.realm);
+      const b = req.body;
+      const source: CodeSource = b.s
+        ? { link: { secretId: b.s } }
+        : b.flow
+          ? { flow: { flowId: b.flow, binding: binding(req) } }
+          : { typed: { identifier: b.identifier, login: b.login, email: b.email } };
+      try {
+        await reset.complete(
+          realm,
+          { source, code: b.code, password: b.password, confirm: b.confirm },
+          requestContext(req, realm),
+        );
+        return reply.redirect(`/r/${realm.name}/login?notice=password_changed`, 303);
+      } catch (e) {
+        if (!(e instanceof DostupError) || e.status >= 500) throw e;
+        if (e.retryAfter !== undefined) reply.header('retry-after', String(e.retryAfter));
+        if (b.flow && !b.s) return renderSent(req, reply, realm, b.flow, e.status, { error: e, code: b.code });
+        const { identifier, login, email } = b;
+        return renderReset(
+          req,
+          reply,
+          realm,
+          e.status,
+          {
+            s: b.s,
+            code: b.code,
+            ...(identifier ? { identifier } : {}),
+            ...(login ? { login } : {}),
+            ...(email ? { email } : {}),
+          },
+          e,
+        );
+      }
+    },
+  );
 }

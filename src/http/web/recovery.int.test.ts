@@ -2,7 +2,6 @@
 // mail scanner follows links): GET a form, read its CSRF token, POST it back with the cookies, follow
 // the redirect; the mail is read back from the dev mailbox. Each test states one property.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RealmPolicy } from '../../core/realm/policy-schema.ts';
 import {
   codeFromMail,
   type DevMailJson,
@@ -19,14 +18,24 @@ import {
   uniqueRealm,
   withoutUuids,
 } from '../../../test/support/recovery-helpers.ts';
-import { cookieHeader, csrfFromHtml, GOOD_PASSWORD, type InjectResponse, setCookies, uniqueIp, uniqueLogin } from '../../../test/support/test-server.ts';
+import {
+  cookieHeader,
+  csrfFromHtml,
+  GOOD_PASSWORD,
+  type InjectResponse,
+  setCookies,
+  uniqueIp,
+  uniqueLogin,
+} from '../../../test/support/test-server.ts';
+import type { RealmPolicy } from '../../core/realm/policy-schema.ts';
 
 const MSG = {
   csrf: 'This page has expired. Please reload it and try again.',
   flowNotFound: 'This action was not found. Please start again.',
   codeInvalid: 'The code is wrong or has expired.',
   passwordChanged: 'Your password has been changed. Sign in with the new password.',
-  sentNotice: 'If an account with these details exists, we have sent an e-mail with a link and a code to its e-mail address.',
+  sentNotice:
+    'If an account with these details exists, we have sent an e-mail with a link and a code to its e-mail address.',
   differ: 'The passwords do not match.',
   realmNotFound: 'Portal not found.',
   recoveryDisabled: 'Password recovery is not available on this portal.',
@@ -49,7 +58,12 @@ class Browser {
     readonly ip: string = uniqueIp(),
   ) {}
 
-  async request(method: 'GET' | 'POST' | 'HEAD', url: string, form?: Record<string, string | string[]>, headers: Record<string, string> = {}) {
+  async request(
+    method: 'GET' | 'POST' | 'HEAD',
+    url: string,
+    form?: Record<string, string | string[]>,
+    headers: Record<string, string> = {},
+  ) {
     let body: string | undefined;
     if (form) {
       const p = new URLSearchParams();
@@ -134,7 +148,11 @@ describe('hosted password-recovery pages', () => {
   });
 
   /** "Forgot password?" in browser `b`: returns the flow id of the "mail sent" page it was sent to. */
-  async function forgot(b: Browser, r: RealmPolicy, fields: Record<string, string>): Promise<{ res: InjectResponse; flowId: string }> {
+  async function forgot(
+    b: Browser,
+    r: RealmPolicy,
+    fields: Record<string, string>,
+  ): Promise<{ res: InjectResponse; flowId: string }> {
     const token = await b.csrf(`/r/${r.name}/forgot`);
     const res = await b.post(`/r/${r.name}/forgot`, { _csrf: token, ...fields });
     expect(res.statusCode, res.body.slice(0, 300)).toBe(303);
@@ -144,12 +162,21 @@ describe('hosted password-recovery pages', () => {
   }
 
   /** The recovery mail of `flowId` (the newest secret it issued), from the dev mailbox. */
-  async function mailOf(flowId: string, to: string): Promise<DevMailJson & { secretId: string; code: string; link: string }> {
+  async function mailOf(
+    flowId: string,
+    to: string,
+  ): Promise<DevMailJson & { secretId: string; code: string; link: string }> {
     await settleFlow(t, flowId);
-    const rows = await t.raw('select id::text as id from one_time_secrets where flow_id = $1 order by created_at desc limit 1', [flowId]);
+    const rows = await t.raw(
+      'select id::text as id from one_time_secrets where flow_id = $1 order by created_at desc limit 1',
+      [flowId],
+    );
     const secretId = String(rows[0]?.id);
     const mail = await latestMail(t, to);
-    expect(mail?.links.some((l) => l.includes(`s=${secretId}`)), `mail for ${flowId}`).toBe(true);
+    expect(
+      mail?.links.some((l) => l.includes(`s=${secretId}`)),
+      `mail for ${flowId}`,
+    ).toBe(true);
     return { ...mail!, ...codeFromMail(mail!) };
   }
 
@@ -166,7 +193,7 @@ describe('hosted password-recovery pages', () => {
   }
 
   describe('"Forgot password?"', () => {
-    it('the form is HTML with a CSRF token; a POST without it, with a forged or another browser\'s token is 403 and starts nothing', async () => {
+    it("the form is HTML with a CSRF token; a POST without it, with a forged or another browser's token is 403 and starts nothing", async () => {
       const u = await newUser(t, realm);
       const a = new Browser(t);
       const page = await a.get(`/r/${realm.name}/forgot`);
@@ -242,13 +269,19 @@ describe('hosted password-recovery pages', () => {
     });
 
     it('login-and-email realms (S2.2) show both fields; with reveal, a wrong pair gets the S2.2 message on the page', async () => {
-      const r = await putRealm(t, uniqueRealm('s2web'), { recovery: { identifyBy: 'login-and-email', unknownAccounts: 'reveal' } });
+      const r = await putRealm(t, uniqueRealm('s2web'), {
+        recovery: { identifyBy: 'login-and-email', unknownAccounts: 'reveal' },
+      });
       const u = await newUser(t, r);
       const b = new Browser(t);
       const page = await b.get(`/r/${r.name}/forgot`);
       expect(page.body).toContain('name="login"');
       expect(page.body).toContain('name="email"');
-      const res = await b.post(`/r/${r.name}/forgot`, { _csrf: csrfFromHtml(page.body), login: u.login, email: `other-${u.email}` });
+      const res = await b.post(`/r/${r.name}/forgot`, {
+        _csrf: csrfFromHtml(page.body),
+        login: u.login,
+        email: `other-${u.email}`,
+      });
       expect(res.statusCode).toBe(404);
       expectHtmlPage(res);
       expect(res.body).toContain('No such user, or the e-mail address is wrong.');
@@ -261,7 +294,12 @@ describe('hosted password-recovery pages', () => {
     it('forged Host / X-Forwarded-* on the form never reach the mailed link, a Location or the page', async () => {
       const portal = await putRealm(t, uniqueRealm('portalweb'), { baseUrl: 'https://portal.example.test' });
       const u = await newUser(t, portal);
-      const b = new Browser(t, { 'accept-language': 'en', host: 'evil.example', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'http' });
+      const b = new Browser(t, {
+        'accept-language': 'en',
+        host: 'evil.example',
+        'x-forwarded-host': 'evil.example',
+        'x-forwarded-proto': 'http',
+      });
       const f = await forgot(b, portal, { identifier: u.login });
       expect(String(f.res.headers.location)).not.toContain('evil');
       const page = await b.get(`/r/${portal.name}/recover/${f.flowId}`);
@@ -299,7 +337,13 @@ describe('hosted password-recovery pages', () => {
       // Posting the right code to that flow from the other browser does not work either…
       const token = await other.csrf(`/r/${realm.name}/forgot`);
       const pw = newPassword();
-      const stolen = await other.post(`/r/${realm.name}/reset`, { _csrf: token, flow: f.flowId, code: mail.code, password: pw, confirm: pw });
+      const stolen = await other.post(`/r/${realm.name}/reset`, {
+        _csrf: token,
+        flow: f.flowId,
+        code: mail.code,
+        password: pw,
+        confirm: pw,
+      });
       expect(stolen.statusCode).toBe(404);
       expect(stolen.body).toContain(MSG.flowNotFound);
       expect(await signInWorks(realm, u.login, pw)).toBe(false);
@@ -308,9 +352,44 @@ describe('hosted password-recovery pages', () => {
       expect(resend.statusCode).toBe(404);
       // The asking browser still can.
       const mine2 = csrfFromHtml(mine.body);
-      const done = await a.post(`/r/${realm.name}/reset`, { _csrf: mine2, flow: f.flowId, code: mail.code, password: pw, confirm: pw });
+      const done = await a.post(`/r/${realm.name}/reset`, {
+        _csrf: mine2,
+        flow: f.flowId,
+        code: mail.code,
+        password: pw,
+        confirm: pw,
+      });
       expect(done.statusCode, done.body.slice(0, 300)).toBe(303);
       expect(await signInWorks(realm, u.login, pw)).toBe(true);
+    });
+
+    it('a browser-bound flow id (leaked from a URL or a log) is not usable through the JSON API either', async () => {
+      const u = await newUser(t, realm);
+      const f = await forgot(new Browser(t), realm, { identifier: u.login });
+      const mail = await mailOf(f.flowId, u.email);
+      const api = (method: 'GET' | 'POST', url: string, payload?: unknown) =>
+        t
+          .inject({
+            method,
+            url,
+            remoteAddress: uniqueIp(),
+            headers: payload ? { 'content-type': 'application/json' } : {},
+            ...(payload ? { payload: JSON.stringify(payload) } : {}),
+          })
+          .then((r) => {
+            seen.push(r);
+            return r;
+          });
+      const base = `/api/v1/realms/${realm.name}/recovery`;
+      for (const res of [
+        await api('GET', `${base}/${f.flowId}`),
+        await api('POST', `${base}/${f.flowId}/resend`, {}),
+        await api('POST', `${base}/complete`, { flowId: f.flowId, code: mail.code, password: newPassword() }),
+      ]) {
+        expect(res.statusCode).toBe(404);
+        expect(JSON.parse(res.body).error.code).toBe('FLOW_NOT_FOUND');
+      }
+      expect(await signInWorks(realm, u.login, GOOD_PASSWORD)).toBe(true);
     });
 
     it('typing the code there → 303 to the sign-in page with the "password changed" notice; the old password stops working', async () => {
@@ -320,7 +399,13 @@ describe('hosted password-recovery pages', () => {
       const mail = await mailOf(f.flowId, u.email);
       const page = await b.get(`/r/${realm.name}/recover/${f.flowId}`);
       const pw = newPassword();
-      const res = await b.post(`/r/${realm.name}/reset`, { _csrf: csrfFromHtml(page.body), flow: f.flowId, code: ` ${mail.code} `, password: pw, confirm: pw });
+      const res = await b.post(`/r/${realm.name}/reset`, {
+        _csrf: csrfFromHtml(page.body),
+        flow: f.flowId,
+        code: ` ${mail.code} `,
+        password: pw,
+        confirm: pw,
+      });
       expect(res.statusCode, res.body.slice(0, 300)).toBe(303);
       expect(res.headers.location).toBe(`/r/${realm.name}/login?notice=password_changed`);
       const login = await b.get(String(res.headers.location));
@@ -341,13 +426,25 @@ describe('hosted password-recovery pages', () => {
       const page = await b.get(`/r/${realm.name}/recover/${f.flowId}`);
       const bad = mail.code.replace(/.$/, (c) => (c === '0' ? '1' : '0'));
       const pw = newPassword();
-      const res = await b.post(`/r/${realm.name}/reset`, { _csrf: csrfFromHtml(page.body), flow: f.flowId, code: bad, password: pw, confirm: pw });
+      const res = await b.post(`/r/${realm.name}/reset`, {
+        _csrf: csrfFromHtml(page.body),
+        flow: f.flowId,
+        code: bad,
+        password: pw,
+        confirm: pw,
+      });
       expect(res.statusCode).toBe(400);
       expectHtmlPage(res);
       expect(res.body).toContain(MSG.codeInvalid);
       expect(inputValue(res.body, 'code')).toBe(bad);
       expect(res.body).not.toContain(pw);
-      const ok = await b.post(`/r/${realm.name}/reset`, { _csrf: csrfFromHtml(res.body), flow: f.flowId, code: mail.code, password: pw, confirm: pw });
+      const ok = await b.post(`/r/${realm.name}/reset`, {
+        _csrf: csrfFromHtml(res.body),
+        flow: f.flowId,
+        code: mail.code,
+        password: pw,
+        confirm: pw,
+      });
       expect(ok.statusCode).toBe(303);
     });
 
@@ -378,16 +475,34 @@ describe('hosted password-recovery pages', () => {
       const pw = newPassword();
       const statuses: number[] = [];
       for (let i = 0; i < 2; i++) {
-        const res = await b.post(`/r/${r.name}/reset`, { _csrf: csrfFromHtml(html), flow: f.flowId, code: bad, password: pw, confirm: pw });
+        const res = await b.post(`/r/${r.name}/reset`, {
+          _csrf: csrfFromHtml(html),
+          flow: f.flowId,
+          code: bad,
+          password: pw,
+          confirm: pw,
+        });
         statuses.push(res.statusCode);
         expectHtmlPage(res);
         if (res.statusCode === 400) html = res.body;
       }
       expect(statuses).toEqual([400, 410]);
       const token = await b.csrf(`/r/${r.name}/forgot`);
-      const right = await b.post(`/r/${r.name}/reset`, { _csrf: token, flow: f.flowId, code: mail.code, password: pw, confirm: pw });
+      const right = await b.post(`/r/${r.name}/reset`, {
+        _csrf: token,
+        flow: f.flowId,
+        code: mail.code,
+        password: pw,
+        confirm: pw,
+      });
       expect(right.statusCode).toBe(410);
-      const viaLink = await b.post(`/r/${r.name}/reset`, { _csrf: token, s: mail.secretId, code: mail.code, password: pw, confirm: pw });
+      const viaLink = await b.post(`/r/${r.name}/reset`, {
+        _csrf: token,
+        s: mail.secretId,
+        code: mail.code,
+        password: pw,
+        confirm: pw,
+      });
       expect(viaLink.statusCode).toBe(400);
       expect(await signInWorks(r, u.login, pw)).toBe(false);
     });
@@ -432,7 +547,13 @@ describe('hosted password-recovery pages', () => {
       const person = new Browser(t);
       const form = await person.get(path);
       const pw = newPassword();
-      const done = await person.post(`/r/${realm.name}/reset`, { _csrf: csrfFromHtml(form.body), s: mail.secretId, code: mail.code, password: pw, confirm: pw });
+      const done = await person.post(`/r/${realm.name}/reset`, {
+        _csrf: csrfFromHtml(form.body),
+        s: mail.secretId,
+        code: mail.code,
+        password: pw,
+        confirm: pw,
+      });
       expect(done.statusCode, done.body.slice(0, 300)).toBe(303);
       expect(await signInWorks(realm, u.login, pw)).toBe(true);
     });
@@ -447,7 +568,13 @@ describe('hosted password-recovery pages', () => {
       const form = await phone.get(pathOf(mail.link));
       expect(form.statusCode).toBe(200);
       const pw = newPassword();
-      const res = await phone.post(`/r/${realm.name}/reset`, { _csrf: csrfFromHtml(form.body), s: mail.secretId, code: mail.code, password: pw, confirm: pw });
+      const res = await phone.post(`/r/${realm.name}/reset`, {
+        _csrf: csrfFromHtml(form.body),
+        s: mail.secretId,
+        code: mail.code,
+        password: pw,
+        confirm: pw,
+      });
       expect(res.statusCode).toBe(303);
       expect(res.headers.location).toBe(`/r/${realm.name}/login?notice=password_changed`);
       const login = await phone.get(String(res.headers.location));
@@ -460,7 +587,13 @@ describe('hosted password-recovery pages', () => {
       // Used: the link shows the form again, but the code no longer works.
       const again = await phone.get(pathOf(mail.link));
       const pw2 = newPassword();
-      const reuse = await phone.post(`/r/${realm.name}/reset`, { _csrf: csrfFromHtml(again.body), s: mail.secretId, code: mail.code, password: pw2, confirm: pw2 });
+      const reuse = await phone.post(`/r/${realm.name}/reset`, {
+        _csrf: csrfFromHtml(again.body),
+        s: mail.secretId,
+        code: mail.code,
+        password: pw2,
+        confirm: pw2,
+      });
       expect(reuse.statusCode).toBe(400);
       expect(reuse.body).toContain(MSG.codeInvalid);
       expect(await signInWorks(realm, u.login, pw)).toBe(true);
@@ -476,11 +609,23 @@ describe('hosted password-recovery pages', () => {
       expect(page.statusCode).toBe(200);
       expect(page.body).toContain('name="identifier"');
       const pw = newPassword();
-      const wrong = await b.post(`/r/${realm.name}/reset`, { _csrf: csrfFromHtml(page.body), identifier: other.login, code: mail.code, password: pw, confirm: pw });
+      const wrong = await b.post(`/r/${realm.name}/reset`, {
+        _csrf: csrfFromHtml(page.body),
+        identifier: other.login,
+        code: mail.code,
+        password: pw,
+        confirm: pw,
+      });
       expect(wrong.statusCode).toBe(400);
       expect(wrong.body).toContain(MSG.codeInvalid);
       expect(inputValue(wrong.body, 'identifier')).toBe(other.login);
-      const ok = await b.post(`/r/${realm.name}/reset`, { _csrf: csrfFromHtml(wrong.body), identifier: u.login, code: mail.code, password: pw, confirm: pw });
+      const ok = await b.post(`/r/${realm.name}/reset`, {
+        _csrf: csrfFromHtml(wrong.body),
+        identifier: u.login,
+        code: mail.code,
+        password: pw,
+        confirm: pw,
+      });
       expect(ok.statusCode).toBe(303);
       expect(await signInWorks(realm, u.login, pw)).toBe(true);
       expect(await signInWorks(realm, other.login, GOOD_PASSWORD)).toBe(true);
@@ -500,7 +645,9 @@ describe('hosted password-recovery pages', () => {
           requireUpper: true,
           requireDigit: true,
           historySize: 3,
-          advice: [{ en: 'Do not reuse the password of your signature key.', ru: 'Не используйте пароль от ключа подписи.' }],
+          advice: [
+            { en: 'Do not reuse the password of your signature key.', ru: 'Не используйте пароль от ключа подписи.' },
+          ],
         },
       });
     });
@@ -533,7 +680,13 @@ describe('hosted password-recovery pages', () => {
     it('lists each failed rule on the page, keeps the code, and the code still works after (a weak password spends no attempt)', async () => {
       const { u, mail, b, page } = await linkForm(strict);
       const weak = 'абв';
-      const res = await b.post(`/r/${strict.name}/reset`, { _csrf: csrfFromHtml(page.body), s: mail.secretId, code: mail.code, password: weak, confirm: weak });
+      const res = await b.post(`/r/${strict.name}/reset`, {
+        _csrf: csrfFromHtml(page.body),
+        s: mail.secretId,
+        code: mail.code,
+        password: weak,
+        confirm: weak,
+      });
       expect(res.statusCode).toBe(422);
       expectHtmlPage(res);
       const list = /<ul class="alert__list">([\s\S]*?)<\/ul>/.exec(res.body)?.[1] ?? '';
@@ -546,18 +699,36 @@ describe('hosted password-recovery pages', () => {
       expect(inputValue(res.body, 's')).toBe(mail.secretId);
       expect(res.body).not.toContain(`value="${weak}"`);
       // Reuse of the current password (S2.5) is named too.
-      const reused = await b.post(`/r/${strict.name}/reset`, { _csrf: csrfFromHtml(res.body), s: mail.secretId, code: mail.code, password: 'Zebra7Lamp9x', confirm: 'Zebra7Lamp9x' });
+      const reused = await b.post(`/r/${strict.name}/reset`, {
+        _csrf: csrfFromHtml(res.body),
+        s: mail.secretId,
+        code: mail.code,
+        password: 'Zebra7Lamp9x',
+        confirm: 'Zebra7Lamp9x',
+      });
       expect(reused.statusCode).toBe(422);
       expect(reused.body).toContain('You have used this password recently.');
       const good = 'Fresh2024pass';
-      const ok = await b.post(`/r/${strict.name}/reset`, { _csrf: csrfFromHtml(reused.body), s: mail.secretId, code: mail.code, password: good, confirm: good });
+      const ok = await b.post(`/r/${strict.name}/reset`, {
+        _csrf: csrfFromHtml(reused.body),
+        s: mail.secretId,
+        code: mail.code,
+        password: good,
+        confirm: good,
+      });
       expect(ok.statusCode, ok.body.slice(0, 400)).toBe(303);
       expect(await signInWorks(strict, u.login, good)).toBe(true);
     });
 
     it('different password and confirmation → 400 with the message, nothing spent', async () => {
       const { mail, b, page } = await linkForm(realm);
-      const res = await b.post(`/r/${realm.name}/reset`, { _csrf: csrfFromHtml(page.body), s: mail.secretId, code: mail.code, password: newPassword(), confirm: newPassword() });
+      const res = await b.post(`/r/${realm.name}/reset`, {
+        _csrf: csrfFromHtml(page.body),
+        s: mail.secretId,
+        code: mail.code,
+        password: newPassword(),
+        confirm: newPassword(),
+      });
       expect(res.statusCode).toBe(400);
       expect(res.body).toContain(MSG.differ);
       const row = await t.raw('select attempts from one_time_secrets where id = $1', [mail.secretId]);
@@ -609,48 +780,303 @@ describe('hosted password-recovery pages', () => {
     const R = () => realm.name;
     const pw = GOOD_PASSWORD;
     const cases: Case[] = [
-      { name: 'forgot: unknown realm (GET)', method: 'GET', url: () => '/r/nosuchrealm/forgot', status: 404, message: MSG.realmNotFound },
-      { name: 'forgot: unknown realm (POST)', method: 'POST', url: () => '/r/nosuchrealm/forgot', form: { _csrf: true, identifier: 'abc' }, status: 404, message: MSG.realmNotFound },
-      { name: 'forgot: recovery disabled (GET)', method: 'GET', url: () => `/r/${disabled.name}/forgot`, status: 404, message: MSG.recoveryDisabled },
-      { name: 'forgot: recovery disabled (POST)', method: 'POST', url: () => `/r/${disabled.name}/forgot`, form: { _csrf: true, identifier: 'abc' }, status: 404, message: MSG.recoveryDisabled },
+      {
+        name: 'forgot: unknown realm (GET)',
+        method: 'GET',
+        url: () => '/r/nosuchrealm/forgot',
+        status: 404,
+        message: MSG.realmNotFound,
+      },
+      {
+        name: 'forgot: unknown realm (POST)',
+        method: 'POST',
+        url: () => '/r/nosuchrealm/forgot',
+        form: { _csrf: true, identifier: 'abc' },
+        status: 404,
+        message: MSG.realmNotFound,
+      },
+      {
+        name: 'forgot: recovery disabled (GET)',
+        method: 'GET',
+        url: () => `/r/${disabled.name}/forgot`,
+        status: 404,
+        message: MSG.recoveryDisabled,
+      },
+      {
+        name: 'forgot: recovery disabled (POST)',
+        method: 'POST',
+        url: () => `/r/${disabled.name}/forgot`,
+        form: { _csrf: true, identifier: 'abc' },
+        status: 404,
+        message: MSG.recoveryDisabled,
+      },
       { name: 'forgot: malformed realm', method: 'GET', url: () => '/r/NO_SUCH!/forgot', status: 400 },
-      { name: 'forgot: unknown field', method: 'POST', url: () => `/r/${R()}/forgot`, form: { _csrf: true, identifier: 'abc', admin: '1' }, status: 400, message: MSG.validation },
-      { name: 'forgot: identifier twice (array)', method: 'POST', url: () => `/r/${R()}/forgot`, form: { _csrf: true, identifier: ['abc', 'def'] }, status: 400, message: MSG.validation },
-      { name: 'forgot: identifier missing', method: 'POST', url: () => `/r/${R()}/forgot`, form: { _csrf: true }, status: 400 },
-      { name: 'forgot: identifier blank', method: 'POST', url: () => `/r/${R()}/forgot`, form: { _csrf: true, identifier: '   ' }, status: 400 },
-      { name: 'forgot: identifier with NUL', method: 'POST', url: () => `/r/${R()}/forgot`, form: { _csrf: true, identifier: 'ivan\u0000' }, status: 400 },
-      { name: 'forgot: identifier with CR/LF', method: 'POST', url: () => `/r/${R()}/forgot`, form: { _csrf: true, identifier: 'a@b.ru\r\nBcc: c@d.ru' }, status: 400 },
-      { name: 'forgot: identifier over 320 chars', method: 'POST', url: () => `/r/${R()}/forgot`, form: { _csrf: true, identifier: 'a'.repeat(400) }, status: 400 },
-      { name: 'forgot: body over 64 KiB', method: 'POST', url: () => `/r/${R()}/forgot`, form: { _csrf: true, identifier: huge }, status: 413, message: MSG.tooLarge },
-      { name: 'forgot: markup in the identifier is escaped', method: 'POST', url: () => `/r/${R()}/forgot`, form: { _csrf: true, identifier: '<script>alert(1)</script>' }, status: 400 },
-      { name: 'recover: malformed flow id', method: 'GET', url: () => `/r/${R()}/recover/not-a-uuid`, status: 400, message: MSG.validation },
-      { name: 'recover: SQL in the flow id', method: 'GET', url: () => `/r/${R()}/recover/${encodeURIComponent("1' or '1'='1")}`, status: 400 },
-      { name: 'recover: unknown flow', method: 'GET', url: () => `/r/${R()}/recover/${someUuid}`, status: 404, message: MSG.flowNotFound },
-      { name: 'recover: recovery disabled', method: 'GET', url: () => `/r/${disabled.name}/recover/${someUuid}`, status: 404, message: MSG.recoveryDisabled },
-      { name: 'resend: unknown flow', method: 'POST', url: () => `/r/${R()}/recover/${someUuid}/resend`, form: { _csrf: true }, status: 404, message: MSG.flowNotFound },
-      { name: 'resend: malformed flow id', method: 'POST', url: () => `/r/${R()}/recover/xyz/resend`, form: { _csrf: true }, status: 400 },
-      { name: 'resend: unknown field', method: 'POST', url: () => `/r/${R()}/recover/${someUuid}/resend`, form: { _csrf: true, to: 'x@y.ru' }, status: 400 },
-      { name: 'resend: without CSRF token', method: 'POST', url: () => `/r/${R()}/recover/${someUuid}/resend`, form: {}, status: 403, message: MSG.csrf },
+      {
+        name: 'forgot: unknown field',
+        method: 'POST',
+        url: () => `/r/${R()}/forgot`,
+        form: { _csrf: true, identifier: 'abc', admin: '1' },
+        status: 400,
+        message: MSG.validation,
+      },
+      {
+        name: 'forgot: identifier twice (array)',
+        method: 'POST',
+        url: () => `/r/${R()}/forgot`,
+        form: { _csrf: true, identifier: ['abc', 'def'] },
+        status: 400,
+        message: MSG.validation,
+      },
+      {
+        name: 'forgot: identifier missing',
+        method: 'POST',
+        url: () => `/r/${R()}/forgot`,
+        form: { _csrf: true },
+        status: 400,
+      },
+      {
+        name: 'forgot: identifier blank',
+        method: 'POST',
+        url: () => `/r/${R()}/forgot`,
+        form: { _csrf: true, identifier: '   ' },
+        status: 400,
+      },
+      {
+        name: 'forgot: identifier with NUL',
+        method: 'POST',
+        url: () => `/r/${R()}/forgot`,
+        form: { _csrf: true, identifier: 'ivan\u0000' },
+        status: 400,
+      },
+      {
+        name: 'forgot: identifier with CR/LF',
+        method: 'POST',
+        url: () => `/r/${R()}/forgot`,
+        form: { _csrf: true, identifier: 'a@b.ru\r\nBcc: c@d.ru' },
+        status: 400,
+      },
+      {
+        name: 'forgot: identifier over 320 chars',
+        method: 'POST',
+        url: () => `/r/${R()}/forgot`,
+        form: { _csrf: true, identifier: 'a'.repeat(400) },
+        status: 400,
+      },
+      {
+        name: 'forgot: body over 64 KiB',
+        method: 'POST',
+        url: () => `/r/${R()}/forgot`,
+        form: { _csrf: true, identifier: huge },
+        status: 413,
+        message: MSG.tooLarge,
+      },
+      {
+        name: 'forgot: markup in the identifier is escaped',
+        method: 'POST',
+        url: () => `/r/${R()}/forgot`,
+        form: { _csrf: true, identifier: '<script>alert(1)</script>' },
+        status: 400,
+      },
+      {
+        name: 'recover: malformed flow id',
+        method: 'GET',
+        url: () => `/r/${R()}/recover/not-a-uuid`,
+        status: 400,
+        message: MSG.validation,
+      },
+      {
+        name: 'recover: SQL in the flow id',
+        method: 'GET',
+        url: () => `/r/${R()}/recover/${encodeURIComponent("1' or '1'='1")}`,
+        status: 400,
+      },
+      {
+        name: 'recover: unknown flow',
+        method: 'GET',
+        url: () => `/r/${R()}/recover/${someUuid}`,
+        status: 404,
+        message: MSG.flowNotFound,
+      },
+      {
+        name: 'recover: recovery disabled',
+        method: 'GET',
+        url: () => `/r/${disabled.name}/recover/${someUuid}`,
+        status: 404,
+        message: MSG.recoveryDisabled,
+      },
+      {
+        name: 'resend: unknown flow',
+        method: 'POST',
+        url: () => `/r/${R()}/recover/${someUuid}/resend`,
+        form: { _csrf: true },
+        status: 404,
+        message: MSG.flowNotFound,
+      },
+      {
+        name: 'resend: malformed flow id',
+        method: 'POST',
+        url: () => `/r/${R()}/recover/xyz/resend`,
+        form: { _csrf: true },
+        status: 400,
+      },
+      {
+        name: 'resend: unknown field',
+        method: 'POST',
+        url: () => `/r/${R()}/recover/${someUuid}/resend`,
+        form: { _csrf: true, to: 'x@y.ru' },
+        status: 400,
+      },
+      {
+        name: 'resend: without CSRF token',
+        method: 'POST',
+        url: () => `/r/${R()}/recover/${someUuid}/resend`,
+        form: {},
+        status: 403,
+        message: MSG.csrf,
+      },
       { name: 'reset page: malformed s', method: 'GET', url: () => `/r/${R()}/reset?s=not-a-uuid&code=1`, status: 400 },
-      { name: 'reset page: code over 100 chars', method: 'GET', url: () => `/r/${R()}/reset?s=${someUuid}&code=${'1'.repeat(101)}`, status: 400 },
-      { name: 'reset page: markup in the code is escaped', method: 'GET', url: () => `/r/${R()}/reset?s=${someUuid}&code=${encodeURIComponent('"><script>alert(1)</script>')}`, status: 200 },
-      { name: 'reset page: unknown realm', method: 'GET', url: () => `/r/nosuchrealm/reset?s=${someUuid}&code=1`, status: 404, message: MSG.realmNotFound },
-      { name: 'reset page: recovery disabled', method: 'GET', url: () => `/r/${disabled.name}/reset`, status: 404, message: MSG.recoveryDisabled },
-      { name: 'reset: password over 4 KiB of UTF-8', method: 'POST', url: () => `/r/${R()}/reset`, form: { _csrf: true, s: someUuid, code: '1', password: 'я'.repeat(5000), confirm: 'я'.repeat(5000) }, status: 400, message: MSG.tooLong },
-      { name: 'reset: body over 64 KiB', method: 'POST', url: () => `/r/${R()}/reset`, form: { _csrf: true, s: someUuid, code: '1', password: huge, confirm: huge }, status: 413, message: MSG.tooLarge },
-      { name: 'reset: malformed s', method: 'POST', url: () => `/r/${R()}/reset`, form: { _csrf: true, s: '../../etc', code: '1', password: pw, confirm: pw }, status: 400, message: MSG.validation },
-      { name: 'reset: malformed flow', method: 'POST', url: () => `/r/${R()}/reset`, form: { _csrf: true, flow: 'abc', code: '1', password: pw, confirm: pw }, status: 400, message: MSG.validation },
-      { name: 'reset: code missing', method: 'POST', url: () => `/r/${R()}/reset`, form: { _csrf: true, s: someUuid, password: pw, confirm: pw }, status: 400 },
-      { name: 'reset: confirm missing', method: 'POST', url: () => `/r/${R()}/reset`, form: { _csrf: true, s: someUuid, code: '1', password: pw }, status: 400 },
-      { name: 'reset: code twice (array)', method: 'POST', url: () => `/r/${R()}/reset`, form: { _csrf: true, s: someUuid, code: ['1', '2'], password: pw, confirm: pw }, status: 400 },
-      { name: 'reset: unknown field', method: 'POST', url: () => `/r/${R()}/reset`, form: { _csrf: true, s: someUuid, code: '1', password: pw, confirm: pw, userId: someUuid }, status: 400 },
-      { name: 'reset: control characters in the code', method: 'POST', url: () => `/r/${R()}/reset`, form: { _csrf: true, s: someUuid, code: '\u0000\u001b[2J', password: pw, confirm: pw }, status: 400, message: MSG.codeInvalid },
-      { name: 'reset: control characters in the password', method: 'POST', url: () => `/r/${R()}/reset`, form: { _csrf: true, s: someUuid, code: '1', password: `${pw}\u0007`, confirm: `${pw}\u0007` }, status: 422, message: MSG.rejected },
-      { name: 'reset: unknown secret', method: 'POST', url: () => `/r/${R()}/reset`, form: { _csrf: true, s: someUuid, code: '12345678', password: pw, confirm: pw }, status: 400, message: MSG.codeInvalid },
-      { name: 'reset: unknown flow', method: 'POST', url: () => `/r/${R()}/reset`, form: { _csrf: true, flow: someUuid, code: '12345678', password: pw, confirm: pw }, status: 404, message: MSG.flowNotFound },
-      { name: 'reset: without CSRF token', method: 'POST', url: () => `/r/${R()}/reset`, form: { s: someUuid, code: '1', password: pw, confirm: pw }, status: 403, message: MSG.csrf },
-      { name: 'reset: recovery disabled', method: 'POST', url: () => `/r/${disabled.name}/reset`, form: { _csrf: true, s: someUuid, code: '1', password: pw, confirm: pw }, status: 404, message: MSG.recoveryDisabled },
-      { name: 'reset: unknown realm', method: 'POST', url: () => '/r/nosuchrealm/reset', form: { _csrf: true, s: someUuid, code: '1', password: pw, confirm: pw }, status: 404, message: MSG.realmNotFound },
+      {
+        name: 'reset page: code over 100 chars',
+        method: 'GET',
+        url: () => `/r/${R()}/reset?s=${someUuid}&code=${'1'.repeat(101)}`,
+        status: 400,
+      },
+      {
+        name: 'reset page: markup in the code is escaped',
+        method: 'GET',
+        url: () => `/r/${R()}/reset?s=${someUuid}&code=${encodeURIComponent('"><script>alert(1)</script>')}`,
+        status: 200,
+      },
+      {
+        name: 'reset page: unknown realm',
+        method: 'GET',
+        url: () => `/r/nosuchrealm/reset?s=${someUuid}&code=1`,
+        status: 404,
+        message: MSG.realmNotFound,
+      },
+      {
+        name: 'reset page: recovery disabled',
+        method: 'GET',
+        url: () => `/r/${disabled.name}/reset`,
+        status: 404,
+        message: MSG.recoveryDisabled,
+      },
+      {
+        name: 'reset: password over 4 KiB of UTF-8',
+        method: 'POST',
+        url: () => `/r/${R()}/reset`,
+        form: { _csrf: true, s: someUuid, code: '1', password: 'я'.repeat(5000), confirm: 'я'.repeat(5000) },
+        status: 400,
+        message: MSG.tooLong,
+      },
+      {
+        name: 'reset: body over 64 KiB',
+        method: 'POST',
+        url: () => `/r/${R()}/reset`,
+        form: { _csrf: true, s: someUuid, code: '1', password: huge, confirm: huge },
+        status: 413,
+        message: MSG.tooLarge,
+      },
+      {
+        name: 'reset: malformed s',
+        method: 'POST',
+        url: () => `/r/${R()}/reset`,
+        form: { _csrf: true, s: '../../etc', code: '1', password: pw, confirm: pw },
+        status: 400,
+        message: MSG.validation,
+      },
+      {
+        name: 'reset: malformed flow',
+        method: 'POST',
+        url: () => `/r/${R()}/reset`,
+        form: { _csrf: true, flow: 'abc', code: '1', password: pw, confirm: pw },
+        status: 400,
+        message: MSG.validation,
+      },
+      {
+        name: 'reset: code missing',
+        method: 'POST',
+        url: () => `/r/${R()}/reset`,
+        form: { _csrf: true, s: someUuid, password: pw, confirm: pw },
+        status: 400,
+      },
+      {
+        name: 'reset: confirm missing',
+        method: 'POST',
+        url: () => `/r/${R()}/reset`,
+        form: { _csrf: true, s: someUuid, code: '1', password: pw },
+        status: 400,
+      },
+      {
+        name: 'reset: code twice (array)',
+        method: 'POST',
+        url: () => `/r/${R()}/reset`,
+        form: { _csrf: true, s: someUuid, code: ['1', '2'], password: pw, confirm: pw },
+        status: 400,
+      },
+      {
+        name: 'reset: unknown field',
+        method: 'POST',
+        url: () => `/r/${R()}/reset`,
+        form: { _csrf: true, s: someUuid, code: '1', password: pw, confirm: pw, userId: someUuid },
+        status: 400,
+      },
+      {
+        name: 'reset: control characters in the code',
+        method: 'POST',
+        url: () => `/r/${R()}/reset`,
+        form: { _csrf: true, s: someUuid, code: '\u0000\u001b[2J', password: pw, confirm: pw },
+        status: 400,
+        message: MSG.codeInvalid,
+      },
+      {
+        name: 'reset: control characters in the password',
+        method: 'POST',
+        url: () => `/r/${R()}/reset`,
+        form: { _csrf: true, s: someUuid, code: '1', password: `${pw}\u0007`, confirm: `${pw}\u0007` },
+        status: 422,
+        message: MSG.rejected,
+      },
+      {
+        name: 'reset: unknown secret',
+        method: 'POST',
+        url: () => `/r/${R()}/reset`,
+        form: { _csrf: true, s: someUuid, code: '12345678', password: pw, confirm: pw },
+        status: 400,
+        message: MSG.codeInvalid,
+      },
+      {
+        name: 'reset: unknown flow',
+        method: 'POST',
+        url: () => `/r/${R()}/reset`,
+        form: { _csrf: true, flow: someUuid, code: '12345678', password: pw, confirm: pw },
+        status: 404,
+        message: MSG.flowNotFound,
+      },
+      {
+        name: 'reset: without CSRF token',
+        method: 'POST',
+        url: () => `/r/${R()}/reset`,
+        form: { s: someUuid, code: '1', password: pw, confirm: pw },
+        status: 403,
+        message: MSG.csrf,
+      },
+      {
+        name: 'reset: recovery disabled',
+        method: 'POST',
+        url: () => `/r/${disabled.name}/reset`,
+        form: { _csrf: true, s: someUuid, code: '1', password: pw, confirm: pw },
+        status: 404,
+        message: MSG.recoveryDisabled,
+      },
+      {
+        name: 'reset: unknown realm',
+        method: 'POST',
+        url: () => '/r/nosuchrealm/reset',
+        form: { _csrf: true, s: someUuid, code: '1', password: pw, confirm: pw },
+        status: 404,
+        message: MSG.realmNotFound,
+      },
     ];
 
     it.each(cases)('$name → $status HTML page', async (c) => {

@@ -14,6 +14,7 @@ import { accountPage } from './views/account-page.ts';
 import type { PageChrome } from './views/layout.ts';
 import { loginPage } from './views/login-page.ts';
 import { messagePage } from './views/message-page.ts';
+import { realmTitle } from '../../core/realm/policy.ts';
 
 const CSS = readFileSync(new URL('../../../public/dostup.css', import.meta.url), 'utf8');
 const jsFile = new URL('../../../public/dostup.js', import.meta.url);
@@ -29,7 +30,10 @@ const LoginForm = Type.Object(
   },
   { additionalProperties: false },
 );
-const CsrfOnly = Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false });
+const CsrfOnly = Type.Object(
+  { _csrf: Type.Optional(Type.String({ maxLength: 200 })) },
+  { additionalProperties: false },
+);
 
 /** Notices a page may show after a redirect; the query names one of these, never free text. */
 const NOTICES = {
@@ -38,7 +42,13 @@ const NOTICES = {
   password_changed: 'recovery.password_changed_notice',
 } as const;
 
-export function chromeFor(deps: HttpDeps, req: FastifyRequest, realm: RealmPolicy | undefined, title: string, locale: Locale): PageChrome {
+export function chromeFor(
+  deps: HttpDeps,
+  req: FastifyRequest,
+  realm: RealmPolicy | undefined,
+  title: string,
+  locale: Locale,
+): PageChrome {
   const t = (id: string, params?: Record<string, string | number>) => deps.catalog.t(locale, id, params);
   const name = realm?.name ?? deps.config.DOSTUP_DEFAULT_REALM;
   const back = req.url.split('?')[0] ?? '/';
@@ -48,7 +58,7 @@ export function chromeFor(deps: HttpDeps, req: FastifyRequest, realm: RealmPolic
     t,
     realm: {
       name,
-      title: realm?.branding.name?.[locale] ?? realm?.displayName?.[locale] ?? 'Dostup',
+      title: realm ? realmTitle(realm, locale) : 'Dostup',
       ...(realm?.branding.logoUrl ? { logoUrl: realm.branding.logoUrl } : {}),
       ...(realm?.branding.supportText?.[locale] ? { supportText: realm.branding.supportText[locale] } : {}),
     },
@@ -63,13 +73,42 @@ export function chromeFor(deps: HttpDeps, req: FastifyRequest, realm: RealmPolic
   };
 }
 
+/** A page heading that says what happened, not just "something went wrong". */
+const ERROR_TITLES: Partial<Record<DostupError['code'], string>> = {
+  NOT_FOUND: 'page.not_found_title',
+  REALM_NOT_FOUND: 'page.not_found_title',
+  CSRF_INVALID: 'page.page_expired_title',
+  RATE_LIMITED: 'page.rate_limited_title',
+  RESEND_TOO_SOON: 'page.rate_limited_title',
+  CODE_EXHAUSTED: 'recovery.code_dead_title',
+  CODE_INVALID: 'recovery.code_dead_title',
+  FLOW_EXPIRED: 'recovery.link_dead_title',
+  FLOW_NOT_FOUND: 'recovery.link_dead_title',
+};
+/** Errors after which the way forward is to ask for a new recovery mail. */
+const RESTART_RECOVERY = new Set(['CODE_EXHAUSTED', 'CODE_INVALID', 'FLOW_EXPIRED', 'FLOW_NOT_FOUND']);
+
 export async function renderErrorPage(deps: HttpDeps, req: FastifyRequest, reply: FastifyReply, e: DostupError) {
   const realm = req.realmPolicy;
   const locale = localeOf(req, realm);
-  const chrome = chromeFor(deps, req, realm, 'page.error_title', locale);
+  const heading = ERROR_TITLES[e.code] ?? 'page.error_title';
+  const chrome = chromeFor(deps, req, realm, heading, locale);
   if (e.retryAfter !== undefined) reply.header('retry-after', String(e.retryAfter));
-  const links = realm ? [{ href: `/r/${realm.name}/login`, label: chrome.t('page.back_to_signin') }] : [];
-  const body = messagePage({ chrome, heading: chrome.t('page.error_title'), message: deps.catalog.t(locale, e.messageId, e.params), kind: 'error', links });
+  const links = realm
+    ? [
+        ...(RESTART_RECOVERY.has(e.code) && realm.recovery.enabled
+          ? [{ href: `/r/${realm.name}/forgot`, label: chrome.t('recovery.request_new') }]
+          : []),
+        { href: `/r/${realm.name}/login`, label: chrome.t('page.back_to_signin') },
+      ]
+    : [];
+  const body = messagePage({
+    chrome,
+    heading: chrome.t(heading),
+    message: deps.catalog.t(locale, e.messageId, e.params),
+    kind: 'error',
+    links,
+  });
   return reply.code(e.status).type('text/html; charset=utf-8').send(body.value);
 }
 
@@ -95,7 +134,9 @@ export function registerWebRoutes(root: FastifyInstance, deps: HttpDeps) {
     reply.code(status).type('text/html; charset=utf-8').send(body.value);
 
   web.get('/', async (_req, reply) => reply.redirect(`/r/${deps.config.DOSTUP_DEFAULT_REALM}/login`, 302));
-  web.get('/assets/dostup.css', async (_req, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(CSS));
+  web.get('/assets/dostup.css', async (_req, reply) =>
+    reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(CSS),
+  );
 
   web.get('/assets/dostup.js', async (_req, reply) =>
     reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').send(JS),
@@ -110,7 +151,15 @@ export function registerWebRoutes(root: FastifyInstance, deps: HttpDeps) {
 
   web.get(
     '/r/:realm/lang',
-    { schema: { params: RealmParams, querystring: Type.Object({ set: Type.String({ maxLength: 5 }), back: Type.Optional(Type.String({ maxLength: 300 })) }) } },
+    {
+      schema: {
+        params: RealmParams,
+        querystring: Type.Object({
+          set: Type.String({ maxLength: 5 }),
+          back: Type.Optional(Type.String({ maxLength: 300 })),
+        }),
+      },
+    },
     async (req, reply) => {
       const realm = await realmOf(req, req.params.realm);
       const set = realm.locales.available.find((l) => l === req.query.set);
@@ -119,7 +168,9 @@ export function registerWebRoutes(root: FastifyInstance, deps: HttpDeps) {
       const back = req.query.back ?? '';
       // Our own page paths only: no `..`/`%2e` (a browser resolves them out of the realm), no character
       // a Location header can't carry (CR/LF, non-Latin-1 → ERR_INVALID_CHAR, a 500).
-      const safe = new RegExp(`^/r/${realm.name}/[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*$`).test(back) ? back : `/r/${realm.name}/login`;
+      const safe = new RegExp(`^/r/${realm.name}/[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*$`).test(back)
+        ? back
+        : `/r/${realm.name}/login`;
       return reply.redirect(safe, 303);
     },
   );
@@ -145,7 +196,11 @@ export function registerWebRoutes(root: FastifyInstance, deps: HttpDeps) {
       ...(extra.error
         ? {
             error: {
-              message: deps.catalog.t(locale, extra.error.issues[0]?.messageId ?? extra.error.messageId, extra.error.params),
+              message: deps.catalog.t(
+                locale,
+                extra.error.issues[0]?.messageId ?? extra.error.messageId,
+                extra.error.params,
+              ),
               field: extra.error.code === 'USER_NOT_FOUND' ? ('identifier' as const) : ('password' as const),
             },
           }
@@ -157,11 +212,19 @@ export function registerWebRoutes(root: FastifyInstance, deps: HttpDeps) {
 
   web.get(
     '/r/:realm/login',
-    { schema: { params: RealmParams, querystring: Type.Object({ notice: Type.Optional(Type.String({ maxLength: 40 })) }) } },
+    {
+      schema: {
+        params: RealmParams,
+        querystring: Type.Object({ notice: Type.Optional(Type.String({ maxLength: 40 })) }),
+      },
+    },
     async (req, reply) => {
       const realm = await realmOf(req, req.params.realm);
       if (await signedIn(req, realm)) return reply.redirect(`/r/${realm.name}/account`, 303);
-      const notice = req.query.notice && Object.hasOwn(NOTICES, req.query.notice) ? (req.query.notice as keyof typeof NOTICES) : undefined;
+      const notice =
+        req.query.notice && Object.hasOwn(NOTICES, req.query.notice)
+          ? (req.query.notice as keyof typeof NOTICES)
+          : undefined;
       return renderLogin(req, reply, realm, 200, notice ? { notice } : {});
     },
   );
@@ -178,7 +241,11 @@ export function registerWebRoutes(root: FastifyInstance, deps: HttpDeps) {
         requestContext(req, realm),
       );
       if (out.kind === 'rejected') {
-        return renderLogin(req, reply, realm, out.error.status, { identifier: req.body.identifier.slice(0, 320), remember, error: out.error });
+        return renderLogin(req, reply, realm, out.error.status, {
+          identifier: req.body.identifier.slice(0, 320),
+          remember,
+          error: out.error,
+        });
       }
       if (out.kind !== 'completed') throw new DostupError('FLOW_STATE_INVALID');
       setSessionCookie(reply, realm, out.value.token, out.value.session);
@@ -193,7 +260,13 @@ export function registerWebRoutes(root: FastifyInstance, deps: HttpDeps) {
     return renderAccount(req, reply, realm, found.user, found.session.id);
   });
 
-  const renderAccount = async (req: FastifyRequest, reply: FastifyReply, realm: RealmPolicy, user: User, currentId: string) => {
+  const renderAccount = async (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    realm: RealmPolicy,
+    user: User,
+    currentId: string,
+  ) => {
     const locale = localeOf(req, realm, user.locale);
     const chrome = chromeFor(deps, req, realm, 'page.account_title', locale);
     const csrfToken = reply.generateCsrf();
@@ -218,21 +291,35 @@ export function registerWebRoutes(root: FastifyInstance, deps: HttpDeps) {
     return html(reply, 200, page);
   };
 
-  web.post('/r/:realm/logout', { schema: { params: RealmParams, body: CsrfOnly }, preHandler: web.csrfProtection }, async (req, reply) => {
-    const realm = await realmOf(req, req.params.realm);
-    const ended = await deps.sessions.revokeToken(readSessionToken(req));
-    clearSessionCookie(reply, realm);
-    if (ended) {
-      const ctx = requestContext(req, realm);
-      await deps.store.events.append({ realm: realm.name, kind: 'signout', userId: ended.userId, ip: ctx.ip, userAgent: ctx.userAgent, data: { session: ended.id } });
-    }
-    return reply.redirect(`/r/${realm.name}/login?notice=signed_out`, 303);
-  });
+  web.post(
+    '/r/:realm/logout',
+    { schema: { params: RealmParams, body: CsrfOnly }, preHandler: web.csrfProtection },
+    async (req, reply) => {
+      const realm = await realmOf(req, req.params.realm);
+      const ended = await deps.sessions.revokeToken(readSessionToken(req));
+      clearSessionCookie(reply, realm);
+      if (ended) {
+        const ctx = requestContext(req, realm);
+        await deps.store.events.append({
+          realm: realm.name,
+          kind: 'signout',
+          userId: ended.userId,
+          ip: ctx.ip,
+          userAgent: ctx.userAgent,
+          data: { session: ended.id },
+        });
+      }
+      return reply.redirect(`/r/${realm.name}/login?notice=signed_out`, 303);
+    },
+  );
 
   web.post(
     '/r/:realm/sessions/:id/end',
     {
-      schema: { params: Type.Object({ realm: RealmParams.properties.realm, id: Type.String({ format: 'uuid' }) }), body: CsrfOnly },
+      schema: {
+        params: Type.Object({ realm: RealmParams.properties.realm, id: Type.String({ format: 'uuid' }) }),
+        body: CsrfOnly,
+      },
       preHandler: web.csrfProtection,
     },
     async (req, reply) => {
@@ -242,7 +329,14 @@ export function registerWebRoutes(root: FastifyInstance, deps: HttpDeps) {
       const ok = await deps.sessions.revoke(found.user.id, req.params.id);
       if (!ok) throw new DostupError('SESSION_NOT_FOUND');
       const ctx = requestContext(req, realm);
-      await deps.store.events.append({ realm: realm.name, kind: 'session.revoked', userId: found.user.id, ip: ctx.ip, userAgent: ctx.userAgent, data: { session: req.params.id, via: 'page' } });
+      await deps.store.events.append({
+        realm: realm.name,
+        kind: 'session.revoked',
+        userId: found.user.id,
+        ip: ctx.ip,
+        userAgent: ctx.userAgent,
+        data: { session: req.params.id, via: 'page' },
+      });
       if (req.params.id === found.session.id) {
         clearSessionCookie(reply, realm);
         return reply.redirect(`/r/${realm.name}/login?notice=session_ended`, 303);
@@ -250,5 +344,4 @@ export function registerWebRoutes(root: FastifyInstance, deps: HttpDeps) {
       return reply.redirect(`/r/${realm.name}/account`, 303);
     },
   );
-
 }

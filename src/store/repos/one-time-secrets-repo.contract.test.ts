@@ -126,6 +126,22 @@ describeEachDriver('one-time secrets repository', (getStore, { raw }) => {
     }
   });
 
+  it('isUsable reads liveness without counting an attempt: live → used / other realm / purpose / exhausted → false', async () => {
+    const s = getStore();
+    const { realm, input } = await setup(s, { maxAttempts: 2 });
+    const a = await secrets.issue(s.oneTimeSecrets, input);
+    expect(await s.oneTimeSecrets.isUsable(a.id, realm, 'recovery')).toBe(true);
+    expect(await attemptsOf(a.id)).toBe(0);
+    expect(await s.oneTimeSecrets.isUsable(a.id, 'other-realm', 'recovery')).toBe(false);
+    expect(await s.oneTimeSecrets.isUsable(a.id, realm, 'sms')).toBe(false);
+    expect(await s.oneTimeSecrets.isUsable('not-a-uuid', realm, 'recovery')).toBe(false);
+    for (let i = 0; i < 2; i++) await secrets.verify(s.oneTimeSecrets, { by: { id: a.id }, purpose: 'recovery', secret: wrongFor(a.secret) });
+    expect(await s.oneTimeSecrets.isUsable(a.id, realm, 'recovery')).toBe(false);
+    const b = await secrets.issue(s.oneTimeSecrets, input);
+    expect(await secrets.consume(s.oneTimeSecrets, b.id)).toBe(true);
+    expect(await s.oneTimeSecrets.isUsable(b.id, realm, 'recovery')).toBe(false);
+  });
+
   it('consume twice → exactly one true; two concurrent consumes → exactly one true', async () => {
     const s = getStore();
     const { input } = await setup(s);

@@ -90,6 +90,16 @@ export function createOneTimeSecretsRepo(db: Db): OneTimeSecretsRepo {
       return row ?? null;
     },
 
+    async isUsable(id: string, realm: string, purpose: string): Promise<boolean> {
+      if (!isUuid(id)) return false;
+      const rows = await db
+        .select({ id: t.id })
+        .from(t)
+        .where(and(eq(t.id, id), eq(t.realm, realm), eq(t.purpose, purpose), isUsable(), sql`${t.attempts} < ${t.maxAttempts}`))
+        .limit(1);
+      return rows.length > 0;
+    },
+
     async consume(id: string): Promise<boolean> {
       if (!isUuid(id)) return false;
       // Compare-and-swap on used_at: of two concurrent consumers exactly one gets the row back.

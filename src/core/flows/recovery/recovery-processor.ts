@@ -12,6 +12,7 @@ import { parseState } from '../machine.ts';
 import { canSelfReset, findRecoveryUser } from './identify.ts';
 import { RECOVERY_BUCKETS } from './recovery-service.ts';
 import { type RecoveryData, recoveryData, recoveryMachine } from './state.ts';
+import { realmTitle } from '../../realm/policy.ts';
 
 export interface RecoveryProcessorDeps {
   store: Store;
@@ -39,10 +40,19 @@ export function createRecoveryProcessor(deps: RecoveryProcessorDeps) {
     const found = await findRecoveryUser(deps.store.users, realm, data);
     const eligible = canSelfReset(found) ? found : null;
     // Mail flooding: one address gets a bounded number of recovery mails whoever asks.
-    const destination = eligible?.email.toLowerCase() ?? (realm.recovery.unknownAccounts === 'hide-and-notify' && !found ? data.emailKey : null);
-    const throttled = destination ? (await deps.limiter.consume(RECOVERY_BUCKETS.perDestination, `${realm.name}:${destination}`)) > 0 : false;
+    const destination =
+      eligible?.email.toLowerCase() ??
+      (realm.recovery.unknownAccounts === 'hide-and-notify' && !found ? data.emailKey : null);
+    const throttled = destination
+      ? (await deps.limiter.consume(RECOVERY_BUCKETS.perDestination, `${realm.name}:${destination}`)) > 0
+      : false;
 
-    const next: RecoveryData = { ...data, userId: eligible?.id ?? null, sentAt: deps.clock.now().toISOString(), sends: data.sends + 1 };
+    const next: RecoveryData = {
+      ...data,
+      userId: eligible?.id ?? null,
+      sentAt: deps.clock.now().toISOString(),
+      sends: data.sends + 1,
+    };
     const sent = await deps.store.transaction(async (tx) => {
       const engine = createFlowEngine({ flows: tx.flows, clock: deps.clock, random: deps.random });
       const flow = { record: rec, state: parseState(recoveryMachine, rec.state), data: rec.data };
@@ -58,7 +68,7 @@ export function createRecoveryProcessor(deps: RecoveryProcessorDeps) {
           recipient: data.emailTyped,
           template: 'recovery-unknown-account',
           locale: data.requestLocale,
-          params: { realmName: realm.branding.name?.[data.requestLocale] ?? realm.displayName?.[data.requestLocale] ?? realm.name },
+          params: { realmName: realmTitle(realm, data.requestLocale) },
         });
         kind = 'recovery.mailed';
       } else if (throttled) kind = 'recovery.throttled';

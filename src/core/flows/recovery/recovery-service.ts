@@ -36,7 +36,8 @@ export interface RecoveryView {
 }
 
 export function createRecoveryService(deps: RecoveryServiceDeps) {
-  const engine = (store = deps.store) => createFlowEngine({ flows: store.flows, clock: deps.clock, random: deps.random });
+  const engine = (store = deps.store) =>
+    createFlowEngine({ flows: store.flows, clock: deps.clock, random: deps.random });
 
   const enabled = (realm: RealmPolicy) => {
     if (!realm.recovery.enabled) throw new DostupError('RECOVERY_DISABLED');
@@ -48,7 +49,12 @@ export function createRecoveryService(deps: RecoveryServiceDeps) {
   };
 
   /** Start a recovery. `binding` ties the flow to the browser (null for the JSON API). */
-  async function request(realm: RealmPolicy, input: RecoveryInput, ctx: RequestContext, binding: Buffer | null): Promise<RecoveryView> {
+  async function request(
+    realm: RealmPolicy,
+    input: RecoveryInput,
+    ctx: RequestContext,
+    binding: Buffer | null,
+  ): Promise<RecoveryView> {
     enabled(realm);
     const id = identify(realm, input);
     // Limits are keyed by what was typed, so a 429 says nothing about the account either.
@@ -58,7 +64,10 @@ export function createRecoveryService(deps: RecoveryServiceDeps) {
       // Opt-in weaker behaviour of S1.4 / S2.2: answer now. The realm accepted the enumeration risk.
       const user = await findRecoveryUser(deps.store.users, realm, id);
       if (!canSelfReset(user)) {
-        const messageId = realm.recovery.identifyBy === 'login-and-email' ? 'recovery.no_user_or_wrong_email' : 'recovery.account_not_found';
+        const messageId =
+          realm.recovery.identifyBy === 'login-and-email'
+            ? 'recovery.no_user_or_wrong_email'
+            : 'recovery.account_not_found';
         throw new DostupError('RECOVERY_UNKNOWN_ACCOUNT', { issues: [{ path: '/identifier', messageId }] });
       }
     }
@@ -98,7 +107,12 @@ export function createRecoveryService(deps: RecoveryServiceDeps) {
   }
 
   /** "Send again": after the cool-down, back to `requested`; the processor issues a new code (older ones die). */
-  async function resend(realm: RealmPolicy, flowId: string, ctx: RequestContext, binding: Buffer | null): Promise<RecoveryView> {
+  async function resend(
+    realm: RealmPolicy,
+    flowId: string,
+    ctx: RequestContext,
+    binding: Buffer | null,
+  ): Promise<RecoveryView> {
     const flow = await load(realm, flowId, binding);
     const v = view(realm, flow);
     if (flow.state !== 'code_sent') {
@@ -115,6 +129,9 @@ export function createRecoveryService(deps: RecoveryServiceDeps) {
   return {
     request,
     resend,
+    /** Read-only: may the mailed link still work? (The page then shows "expired" before any typing.) */
+    linkUsable: (realm: RealmPolicy, secretId: string) =>
+      deps.store.oneTimeSecrets.isUsable(secretId, realm.name, 'recovery'),
     /** The page's view of a flow (bound to the browser that started it). */
     async show(realm: RealmPolicy, flowId: string, binding: Buffer | null) {
       return view(realm, await load(realm, flowId, binding));

@@ -20,6 +20,7 @@ import { createFlowEngine, type LoadedFlow } from '../engine.ts';
 import { canSelfReset, findRecoveryUser, identify, type RecoveryInput } from './identify.ts';
 import { RECOVERY_BUCKETS } from './recovery-service.ts';
 import { type RecoveryState, recoveryData, recoveryMachine } from './state.ts';
+import { realmTitle } from '../../realm/policy.ts';
 
 export type CodeSource =
   | { link: { secretId: string } }
@@ -50,13 +51,22 @@ const invalid = () => new DostupError('CODE_INVALID', { issues: [{ path: '/code'
 export function createResetService(deps: ResetServiceDeps) {
   const engine = (flows = deps.store.flows) => createFlowEngine({ flows, clock: deps.clock, random: deps.random });
 
-  async function event(kind: 'recovery.code_failed' | 'recovery.failed' | 'recovery.expired', realm: string, userId: string | null, ctx: RequestContext, data: Record<string, unknown>) {
+  async function event(
+    kind: 'recovery.code_failed' | 'recovery.failed' | 'recovery.expired',
+    realm: string,
+    userId: string | null,
+    ctx: RequestContext,
+    data: Record<string, unknown>,
+  ) {
     await deps.store.events.append({ realm, kind, userId, ip: ctx.ip, userAgent: ctx.userAgent, data });
   }
 
   /** Kill the flow after too many wrong codes; another request may have done it already. */
   async function fail(flow: LoadedFlow<RecoveryState> | null) {
-    if (flow && flow.state === 'code_sent') await engine().advance(recoveryMachine, flow, 'failed', flow.data).catch(() => null);
+    if (flow && flow.state === 'code_sent')
+      await engine()
+        .advance(recoveryMachine, flow, 'failed', flow.data)
+        .catch(() => null);
   }
 
   async function loadFlowById(realm: RealmPolicy, id: string | null): Promise<LoadedFlow<RecoveryState> | null> {
@@ -69,10 +79,16 @@ export function createResetService(deps: ResetServiceDeps) {
   async function complete(realm: RealmPolicy, input: CompleteInput, ctx: RequestContext): Promise<{ userId: string }> {
     if (!realm.recovery.enabled) throw new DostupError('RECOVERY_DISABLED');
     if (input.password !== input.confirm) {
-      throw new DostupError('VALIDATION_FAILED', { issues: [{ path: '/confirm', messageId: 'recovery.passwords_differ' }] });
+      throw new DostupError('VALIDATION_FAILED', {
+        issues: [{ path: '/confirm', messageId: 'recovery.passwords_differ' }],
+      });
     }
     assertPasswordSize(input.password);
-    const early = await checkPassword({ ...realm.password, notEqualIdentifiers: false, historySize: 0 }, input.password, { common: deps.common });
+    const early = await checkPassword(
+      { ...realm.password, notEqualIdentifiers: false, historySize: 0 },
+      input.password,
+      { common: deps.common },
+    );
     if (!early.ok) throw rejectedPassword(early.failures);
     const wait = await deps.limiter.consume(RECOVERY_BUCKETS.verifyPerIp, `${realm.name}:${ctx.ip ?? 'unknown'}`);
     if (wait > 0) throw new DostupError('RATE_LIMITED', { retryAfter: wait });
@@ -102,7 +118,9 @@ export function createResetService(deps: ResetServiceDeps) {
       if (flow) {
         const d = recoveryData(flow.data);
         const wrong = d.wrongCodes + 1;
-        const next = await engine().advance(recoveryMachine, flow, 'code_sent', { ...flow.data, wrongCodes: wrong }).catch(() => null);
+        const next = await engine()
+          .advance(recoveryMachine, flow, 'code_sent', { ...flow.data, wrongCodes: wrong })
+          .catch(() => null);
         if (next && wrong >= realm.recovery.code.maxAttempts) {
           await fail(next);
           throw new DostupError('CODE_EXHAUSTED');
@@ -111,12 +129,21 @@ export function createResetService(deps: ResetServiceDeps) {
       throw invalid();
     }
 
-    const res = await deps.secrets.verify(deps.store.oneTimeSecrets, { by, purpose: RECOVERY_PURPOSE, secret: input.code, maxAgeSeconds: maxAge });
+    const res = await deps.secrets.verify(deps.store.oneTimeSecrets, {
+      by,
+      purpose: RECOVERY_PURPOSE,
+      secret: input.code,
+      maxAgeSeconds: maxAge,
+    });
     if (!res.ok) {
       // A link names the secret, whose row names the user: the event records whose code was tried.
-      const userId = 'userId' in by ? by.userId : null;
-      if (res.reason === 'not_found' && 'id' in by) await event('recovery.expired', realm.name, userId, ctx, { secret: by.id });
-      else await event(res.reason === 'exhausted' ? 'recovery.failed' : 'recovery.code_failed', realm.name, userId, ctx, { reason: res.reason });
+      const userId = 'userId' in by ? by.userId : (res.record?.userId ?? null);
+      if (res.reason === 'not_found' && 'id' in by)
+        await event('recovery.expired', realm.name, userId, ctx, { secret: by.id });
+      else
+        await event(res.reason === 'exhausted' ? 'recovery.failed' : 'recovery.code_failed', realm.name, userId, ctx, {
+          reason: res.reason,
+        });
       if (res.reason === 'exhausted') {
         await fail(flow ?? (await loadFlowById(realm, res.record?.flowId ?? null)));
         throw new DostupError('CODE_EXHAUSTED');
@@ -141,7 +168,14 @@ export function createResetService(deps: ResetServiceDeps) {
       if (ownerFlow && ownerFlow.state === 'code_sent') await completeFlow(tx, ownerFlow);
       await notifyChanged(tx, realm, user, ctx);
       for (const kind of ['recovery.completed', 'password.changed'] as const) {
-        await tx.events.append({ realm: realm.name, kind, userId: user.id, ip: ctx.ip, userAgent: ctx.userAgent, data: { sessionsEnded: ended, via: Object.keys(src)[0] } });
+        await tx.events.append({
+          realm: realm.name,
+          kind,
+          userId: user.id,
+          ip: ctx.ip,
+          userAgent: ctx.userAgent,
+          data: { sessionsEnded: ended, via: Object.keys(src)[0] },
+        });
       }
     });
     deps.sessions.forgetUser(user.id);
@@ -153,10 +187,18 @@ export function createResetService(deps: ResetServiceDeps) {
     // The flow may have moved (e.g. "send again" in another tab); the code was valid, so the reset stands.
     const e = createFlowEngine({ flows: tx.flows, clock: deps.clock, random: deps.random });
     const fresh = await tx.flows.get(f.record.id);
-    if (fresh && fresh.state === 'code_sent') await e.advance(recoveryMachine, { record: fresh, state: 'code_sent', data: fresh.data }, 'completed', fresh.data).catch(() => null);
+    if (fresh && fresh.state === 'code_sent')
+      await e
+        .advance(recoveryMachine, { record: fresh, state: 'code_sent', data: fresh.data }, 'completed', fresh.data)
+        .catch(() => null);
   }
 
-  async function notifyChanged(tx: Repos, realm: RealmPolicy, user: UserWithSecret & { email: string }, ctx: RequestContext) {
+  async function notifyChanged(
+    tx: Repos,
+    realm: RealmPolicy,
+    user: UserWithSecret & { email: string },
+    ctx: RequestContext,
+  ) {
     const locale = user.locale ?? ctx.locale;
     await deps.mail.enqueue(tx, {
       realm: realm.name,
@@ -164,7 +206,8 @@ export function createResetService(deps: ResetServiceDeps) {
       template: 'password-changed',
       locale,
       params: {
-        realmName: realm.branding.name?.[locale] ?? realm.displayName?.[locale] ?? realm.name,
+        realmName: realmTitle(realm, locale),
+        timeZone: realm.locales.timeZone,
         when: deps.clock.now().toISOString(),
         ...(ctx.ip ? { ip: ctx.ip } : {}),
         signInLink: `${realm.baseUrl.replace(/\/+$/, '')}/r/${encodeURIComponent(realm.name)}/login`,
@@ -182,7 +225,10 @@ export function createResetService(deps: ResetServiceDeps) {
       common: deps.common,
       history: async () => {
         // "The last N passwords" counts the current one.
-        const hashes = [...(user.passwordHash ? [user.passwordHash] : []), ...(await deps.store.users.passwordHistory(user.id, Math.max(0, n - 1)))].slice(0, n);
+        const hashes = [
+          ...(user.passwordHash ? [user.passwordHash] : []),
+          ...(await deps.store.users.passwordHistory(user.id, Math.max(0, n - 1))),
+        ].slice(0, n);
         for (const h of hashes) if ((await deps.hasher.verify(h, password)).ok) return true;
         return false;
       },
@@ -195,7 +241,11 @@ export function createResetService(deps: ResetServiceDeps) {
 
 function rejectedPassword(failures: { messageId: string; params?: Record<string, string | number> }[]) {
   return new DostupError('PASSWORD_REJECTED', {
-    issues: failures.map((f) => ({ path: '/password', messageId: f.messageId, ...(f.params ? { params: f.params } : {}) })),
+    issues: failures.map((f) => ({
+      path: '/password',
+      messageId: f.messageId,
+      ...(f.params ? { params: f.params } : {}),
+    })),
   });
 }
 

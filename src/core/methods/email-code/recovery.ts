@@ -6,6 +6,7 @@ import type { MailQueue, Repos } from '../../ports.ts';
 import type { RealmPolicy } from '../../realm/policy-schema.ts';
 import type { OneTimeSecrets } from '../../secrets/one-time-secrets.ts';
 import { RECOVERY_PURPOSE, recoveryLink } from '../email-link/recovery.ts';
+import { realmTitle } from '../../realm/policy.ts';
 
 export const typedCodeMaxAgeSeconds = (realm: RealmPolicy) => realm.recovery.code.codeLifetimeMinutes * 60;
 
@@ -37,7 +38,7 @@ export async function issueRecoveryMail(
     template: 'recovery-code',
     locale,
     params: {
-      realmName: realm.branding.name?.[locale] ?? realm.displayName?.[locale] ?? realm.name,
+      realmName: realmTitle(realm, locale),
       login: user.login ?? user.email,
       code: issued.secret,
       link: recoveryLink(realm, issued.id, issued.secret),

@@ -102,6 +102,13 @@ describe('realm policy documents', () => {
     expect(issuesOf(() => validateRealmPolicy({ name: 'm', baseUrl: 'javascript:alert(1)' }))).toContain('/baseUrl');
   });
 
+  it('refuses a typed code that would outlive the link, and an unknown time zone', () => {
+    expect(issuesOf(() => validateRealmPolicy({ name: 'm', baseUrl: 'http://x.test', recovery: { code: { linkLifetimeMinutes: 10, codeLifetimeMinutes: 20 } } }))).toEqual([
+      '/recovery/code/codeLifetimeMinutes',
+    ]);
+    expect(issuesOf(() => validateRealmPolicy({ name: 'm', baseUrl: 'http://x.test', locales: { timeZone: 'Mars/Olympus' } }))).toEqual(['/locales/timeZone']);
+  });
+
   it('refuses duplicate keys, which would silently override', () => {
     expect(issuesOf(() => parseRealmPolicyText('name: a\nname: b\nbaseUrl: http://x.test\n'))).toEqual(['']);
   });

@@ -43,6 +43,7 @@ const MSG = {
   tooLong: 'The password is too long.',
   tooLarge: 'The request is too large.',
   rejected: 'This password cannot be used. Please choose another one.',
+  linkDead: 'This link no longer works',
 };
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
@@ -584,11 +585,18 @@ describe('hosted password-recovery pages', () => {
       const page = await asker.get(`/r/${realm.name}/recover/${f.flowId}`);
       expect(page.statusCode).toBe(303);
       expect(page.headers.location).toBe(`/r/${realm.name}/login?notice=password_changed`);
-      // Used: the link shows the form again, but the code no longer works.
+      // Used: the link now says so up front (410, no form, a way to ask again)…
       const again = await phone.get(pathOf(mail.link));
+      expect(again.statusCode).toBe(410);
+      expectHtmlPage(again);
+      expect(again.body).toContain(MSG.linkDead);
+      expect(again.body).toContain(`href="/r/${realm.name}/forgot"`);
+      expect(again.body).not.toContain('name="password"');
+      // …and posting the code anyway is refused.
+      const token = await phone.csrf(`/r/${realm.name}/forgot`);
       const pw2 = newPassword();
       const reuse = await phone.post(`/r/${realm.name}/reset`, {
-        _csrf: csrfFromHtml(again.body),
+        _csrf: token,
         s: mail.secretId,
         code: mail.code,
         password: pw2,
@@ -597,6 +605,27 @@ describe('hosted password-recovery pages', () => {
       expect(reuse.statusCode).toBe(400);
       expect(reuse.body).toContain(MSG.codeInvalid);
       expect(await signInWorks(realm, u.login, pw)).toBe(true);
+    });
+
+    it('an expired or replaced link says so on GET (410) without spending anything; the newest link still works', async () => {
+      const u = await newUser(t, realm);
+      const b = new Browser(t);
+      const older = await mailOf((await forgot(b, realm, { identifier: u.login })).flowId, u.email);
+      const newer = await mailOf((await forgot(b, realm, { identifier: u.login })).flowId, u.email);
+      const replaced = await b.get(pathOf(older.link));
+      expect(replaced.statusCode).toBe(410);
+      expect(replaced.body).toContain(MSG.linkDead);
+      expect((await b.get(pathOf(newer.link))).statusCode).toBe(200);
+      await t.raw("update one_time_secrets set expires_at = now() - interval '1 second' where id = $1", [
+        newer.secretId,
+      ]);
+      const expired = await b.get(pathOf(newer.link));
+      expect(expired.statusCode).toBe(410);
+      expect(expired.body).toContain(MSG.linkDead);
+      const rows = await t.raw('select attempts from one_time_secrets where id = any($1::uuid[])', [
+        [older.secretId, newer.secretId],
+      ]);
+      expect(rows.map((r) => Number(r.attempts))).toEqual([0, 0]);
     });
 
     it('"I have a code" on another device: identifier + code typed into /reset works; a wrong identifier is refused', async () => {
@@ -944,8 +973,15 @@ describe('hosted password-recovery pages', () => {
       {
         name: 'reset page: markup in the code is escaped',
         method: 'GET',
-        url: () => `/r/${R()}/reset?s=${someUuid}&code=${encodeURIComponent('"><script>alert(1)</script>')}`,
+        url: () => `/r/${R()}/reset?code=${encodeURIComponent('"><script>alert(1)</script>')}`,
         status: 200,
+      },
+      {
+        name: 'reset page: an unknown secret id is a dead link',
+        method: 'GET',
+        url: () => `/r/${R()}/reset?s=${someUuid}&code=${encodeURIComponent('"><script>alert(1)</script>')}`,
+        status: 410,
+        message: MSG.linkDead,
       },
       {
         name: 'reset page: unknown realm',

@@ -1,96 +1,20 @@
-// Helpers for the password-recovery integration tests (src/http/{api,web}/recovery.int.test.ts).
-//
-// `startRecoveryTestDostup` is `startTestDostup` plus raw SQL on the same database: one-time secrets
-// age by the DATABASE clock, so expiry is tested by moving `created_at` / `expires_at` back, not by
-// waiting. Everything else (realms through the admin API, reading the dev mailbox, waiting for the
-// processor and the outbox) is shared by both test files.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import { expect } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
 import type { User } from '../../src/core/model.ts';
 import type { RealmPolicy } from '../../src/core/realm/policy-schema.ts';
 import type { NewUserInput } from '../../src/core/users/user-service.ts';
-import { createDostup, type Dostup, prepareForServing } from '../../src/server.ts';
-import { openStoreWithRaw, type RawSql } from '../../src/store/open-store.ts';
-import { createFreshPgDatabase, type FreshDatabase } from '../../src/store/testing/each-driver.ts';
 import {
   GOOD_PASSWORD,
   type InjectResponse,
   type StartOptions,
-  TEST_ADMIN_TOKEN,
+  startTestDostup,
   type TestDostup,
   uniqueLogin,
 } from './test-server.ts';
 
-export interface RecoveryTestDostup extends TestDostup {
-  /** Plain SQL on the server's database (bypasses the repositories). */
-  raw: RawSql;
-}
+/** The test server (it carries a raw SQL handle on its database); kept as a name for the recovery suites. */
+export type RecoveryTestDostup = TestDostup;
 
-/** Like startTestDostup, but keeps a raw SQL handle on the database the server uses. */
-export async function startRecoveryTestDostup(opts: StartOptions = {}): Promise<RecoveryTestDostup> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'dostup-rtest-'));
-  let fresh: FreshDatabase | undefined;
-  if (opts.pg ?? process.env.DOSTUP_TEST_HTTP_DRIVER === 'pg') {
-    const url = process.env.TEST_DATABASE_URL;
-    if (!url) throw new Error('startRecoveryTestDostup({ pg: true }) needs TEST_DATABASE_URL');
-    fresh = await createFreshPgDatabase(url);
-  }
-  const config = loadConfig({
-    DOSTUP_DATA_DIR: dataDir,
-    DOSTUP_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-    LOG_LEVEL: 'silent',
-    ARGON2_MEMORY_KIB: '8192',
-    ARGON2_ITERATIONS: '1',
-    ...opts.env,
-  });
-  const { store, raw } = await openStoreWithRaw(fresh ? { databaseUrl: fresh.url, poolMax: 4 } : {});
-  let d: Dostup;
-  try {
-    d = await createDostup(config, { store });
-  } catch (e) {
-    await store.close();
-    await fresh?.drop();
-    rmSync(dataDir, { recursive: true, force: true });
-    throw e;
-  }
-  let app: FastifyInstance;
-  let baseUrl: string | undefined;
-  let realm: RealmPolicy;
-  try {
-    await prepareForServing(d);
-    app = await d.http();
-    d.startBackground();
-    await app.ready();
-    if (opts.listen) baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
-    realm = await d.realms.require(config.DOSTUP_DEFAULT_REALM);
-  } catch (e) {
-    await d.close();
-    await fresh?.drop();
-    rmSync(dataDir, { recursive: true, force: true });
-    throw e;
-  }
-  const actor = { ip: null, userAgent: 'test-server', via: 'test' };
-  return {
-    d,
-    app,
-    raw,
-    ...(baseUrl ? { baseUrl } : {}),
-    adminToken: TEST_ADMIN_TOKEN,
-    realm,
-    addUser: (input: NewUserInput, r?: RealmPolicy): Promise<User> => d.users.create(r ?? realm, input, actor),
-    inject: (o) => app.inject(o),
-    adminHeaders: (extra = {}) => ({ authorization: `Bearer ${TEST_ADMIN_TOKEN}`, ...extra }),
-    async close() {
-      await d.close();
-      await fresh?.drop();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
+export const startRecoveryTestDostup = (opts: StartOptions = {}): Promise<RecoveryTestDostup> => startTestDostup(opts);
 
 // ---------------------------------------------------------------------------------------------
 // Realms and users.

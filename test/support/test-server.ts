@@ -13,7 +13,7 @@ import type { User } from '../../src/core/model.ts';
 import type { RealmPolicy } from '../../src/core/realm/policy-schema.ts';
 import type { NewUserInput } from '../../src/core/users/user-service.ts';
 import { createDostup, type Dostup, prepareForServing } from '../../src/server.ts';
-import { openStore } from '../../src/store/open-store.ts';
+import { openStoreWithRaw, type RawSql } from '../../src/store/open-store.ts';
 import { createFreshPgDatabase, type FreshDatabase } from '../../src/store/testing/each-driver.ts';
 
 export type { InjectResponse };
@@ -50,6 +50,11 @@ export interface TestDostup {
   inject(opts: InjectOptions): Promise<InjectResponse>;
   /** `authorization: Bearer <admin token>` plus `extra`. */
   adminHeaders(extra?: Record<string, string>): Record<string, string>;
+  /**
+   * Plain SQL on the server's database, bypassing the repositories: one-time secrets and flows age
+   * by the DATABASE clock, so tests move `created_at` / `expires_at` back instead of waiting.
+   */
+  raw: RawSql;
   close(): Promise<void>;
 }
 
@@ -74,13 +79,14 @@ export async function startTestDostup(opts: StartOptions = {}): Promise<TestDost
     ...(fresh ? { DATABASE_URL: fresh.url, DATABASE_POOL_MAX: '4' } : {}),
     ...opts.env,
   });
-  // PGlite in memory (no files to clean up, nothing shared with another test file).
-  const store = fresh ? undefined : await openStore({});
+  // PGlite in memory (no files to clean up, nothing shared with another test file), or the fresh
+  // PostgreSQL database; either way with a raw SQL handle on it.
+  const { store, raw } = await openStoreWithRaw(fresh ? { databaseUrl: fresh.url, poolMax: 4 } : {});
   let d: Dostup;
   try {
-    d = await createDostup(config, store ? { store } : {});
+    d = await createDostup(config, { store });
   } catch (e) {
-    await store?.close();
+    await store.close();
     await fresh?.drop();
     rmSync(dataDir, { recursive: true, force: true });
     throw e;
@@ -112,6 +118,7 @@ export async function startTestDostup(opts: StartOptions = {}): Promise<TestDost
     addUser: (input, r) => d.users.create(r ?? realm, input, actor),
     inject: (o) => app.inject(o),
     adminHeaders: (extra = {}) => ({ authorization: `Bearer ${TEST_ADMIN_TOKEN}`, ...extra }),
+    raw,
     async close() {
       await d.close();
       await fresh?.drop();

@@ -300,21 +300,9 @@ for (const [name, render] of Object.entries(pages)) {
 console.log(`wrote ${files.length} pages to ${OUT}`);
 
 if (!process.argv.includes('--no-shots')) {
-  const { chromium } = await import('playwright-core');
+  const { launchBrowser } = await import('../test/e2e/support/browser.ts');
   // The pages must work without the script: the plain shots run with JavaScript off.
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
-  });
+  const browser = await launchBrowser();
   try {
     const sizes = [
       { tag: 'desktop', width: 1280, height: 800 },

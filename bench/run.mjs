@@ -70,7 +70,7 @@ const signinReqs = range(cfg.users).map((i) => ({
   body: JSON.stringify({ identifier: userEmail(i), password: userPassword(i), remember: false }),
 }));
 
-async function measureFloor(body) {
+async function measureFloor(body, cookies) {
   const port = await freePort();
   const file = path.join(os.tmpdir(), `dostup-bench-floor-${process.pid}.json`);
   fs.writeFileSync(file, body);
@@ -88,7 +88,7 @@ async function measureFloor(body) {
       await sleep(100);
     }
     // Same requests (cookies included) as the whoami phase: only the server side differs.
-    const requests = floorCookies.map(whoamiReq);
+    const requests = cookies.map(whoamiReq);
     return {
       ...(await loadPhase('floor', { base, pid: child.pid, requests, cfg })),
       bodyBytes: Buffer.byteLength(body),
@@ -98,7 +98,6 @@ async function measureFloor(body) {
     fs.rmSync(file, { force: true });
   }
 }
-let floorCookies = [];
 
 async function scenario(label, databaseUrl, ctx) {
   const port = await freePort();
@@ -130,9 +129,11 @@ async function scenario(label, databaseUrl, ctx) {
     if (who.status !== 200) throw new Error(`whoami check failed: ${who.status}`);
     const whoamiBytes = Buffer.byteLength(who.text);
     if (!ctx.floor) {
-      floorCookies = sessions.map((s) => s.cookie);
       log(`floor: bare fastify route, ${whoamiBytes}-byte body (a real whoami response)`);
-      ctx.floor = await measureFloor(who.text);
+      ctx.floor = await measureFloor(
+        who.text,
+        sessions.map((s) => s.cookie),
+      );
     }
     const whoamiReqs = sessions.map((s) => whoamiReq(s.cookie));
     const base = srv.base;
@@ -177,7 +178,14 @@ const t0 = Date.now();
 const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, 'Z');
 const result = {
   stamp,
-  machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, loadavg: os.loadavg() },
+  machine: {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    node: process.version,
+    // Also the server's: it inherits this environment, and its argon2 calls queue on that pool.
+    uvThreadpoolSize: Number(process.env.UV_THREADPOOL_SIZE || 4),
+    loadavg: os.loadavg(),
+  },
   config: cfg,
   rateLimits: BENCH_RATE_LIMITS,
   scenarios: [],

@@ -75,6 +75,7 @@ export async function createDostup(config: Config, opts: { logger?: Logger; stor
     memoryKiB: config.ARGON2_MEMORY_KIB,
     iterations: config.ARGON2_ITERATIONS,
     parallelism: config.ARGON2_PARALLELISM,
+    ...(config.ARGON2_CONCURRENCY ? { concurrency: config.ARGON2_CONCURRENCY } : {}),
   });
   const common = loadCommonPasswords();
   const catalog = loadCatalog();

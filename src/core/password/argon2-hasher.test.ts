@@ -1,7 +1,7 @@
 import { Algorithm, hash as rawHash } from '@node-rs/argon2';
 import { describe, expect, it } from 'vitest';
 import { DostupError } from '../errors.ts';
-import { ARGON2_DEFAULTS, createArgon2Hasher } from './argon2-hasher.ts';
+import { ARGON2_DEFAULTS, createArgon2Hasher, createGate } from './argon2-hasher.ts';
 
 // Small parameters keep the suite fast; the defaults get one timing test of their own.
 const FAST = { memoryKiB: 1024, iterations: 1, parallelism: 1 };
@@ -90,5 +90,33 @@ describe('createArgon2Hasher', () => {
     // Loose bounds (CI machines are noisy); a dummy that skipped the work would be ~100× faster.
     expect(dummyMs).toBeGreaterThan(verifyMs * 0.3);
     expect(dummyMs).toBeLessThan(verifyMs * 3);
+  });
+});
+
+describe('hashing gate', () => {
+  it('runs at most n at once and serves the rest in order', async () => {
+    const gate = createGate(2);
+    let active = 0;
+    let peak = 0;
+    const order: number[] = [];
+    const job = (i: number) =>
+      gate(async () => {
+        active++;
+        peak = Math.max(peak, active);
+        await new Promise((r) => setTimeout(r, 5));
+        active--;
+        order.push(i);
+        return i;
+      });
+    const results = await Promise.all([0, 1, 2, 3, 4, 5].map(job));
+    expect(results).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(peak).toBe(2);
+    expect(order.slice(2)).toEqual([2, 3, 4, 5]);
+  });
+
+  it('releases the slot when a job fails', async () => {
+    const gate = createGate(1);
+    await expect(gate(() => Promise.reject(new Error('x')))).rejects.toThrow('x');
+    expect(await gate(async () => 7)).toBe(7);
   });
 });

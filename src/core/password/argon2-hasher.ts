@@ -3,6 +3,7 @@
 // milliseconds of CPU and ~19 MiB of memory, which on the main thread would stall every other request.
 // (The threadpool has UV_THREADPOOL_SIZE threads, 4 by default; size it to the cores you give it.)
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { Algorithm, hash, parseOptions, Version, verify } from '@node-rs/argon2';
 import type { PasswordHasher } from '../ports.ts';
 import { assertPasswordSize, normalizePassword, isOversized as oversized } from './policy.ts';
@@ -14,6 +15,29 @@ export interface Argon2Params {
   iterations: number;
   /** Lanes (`p`); each gets memoryKiB / p. */
   parallelism: number;
+  /**
+   * Hashes allowed to run at once (default: the number of cores). More than the cores only makes
+   * memory-hard hashes fight the event loop for CPU: sign-ins get no faster, and every other request
+   * (whoami) waits longer. Extra callers queue here instead of in the threadpool.
+   */
+  concurrency?: number;
+}
+
+/** A counting gate: at most `n` holders at once, FIFO for the rest. */
+export function createGate(n: number) {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async function run<T>(fn: () => Promise<T>): Promise<T> {
+    if (active >= n) await new Promise<void>((resolve) => waiting.push(resolve));
+    else active++;
+    try {
+      return await fn();
+    } finally {
+      const next = waiting.shift();
+      if (next) next(); // hand the slot over without releasing it
+      else active--;
+    }
+  };
 }
 
 /** OWASP Password Storage Cheat Sheet, Argon2id option 2: m=19 MiB, t=2, p=1. */
@@ -49,6 +73,7 @@ export function createArgon2Hasher(params: Partial<Argon2Params> = {}): Password
     timeCost: p.iterations,
     parallelism: p.parallelism,
   };
+  const gate = createGate(Math.max(1, p.concurrency ?? availableParallelism()));
   // Per instance, not per module: two hashers with different params must not share a dummy hash.
   let dummyHash: Promise<string> | null = null;
 
@@ -56,7 +81,7 @@ export function createArgon2Hasher(params: Partial<Argon2Params> = {}): Password
     if (!dummyHash) {
       // A random password nobody knows, hashed with the same parameters, so that verifying against it
       // costs exactly what a real verification costs.
-      dummyHash = hash(randomBytes(32).toString('base64url'), options);
+      dummyHash = gate(() => hash(randomBytes(32).toString('base64url'), options));
       dummyHash.catch(() => {
         dummyHash = null;
       });
@@ -68,7 +93,7 @@ export function createArgon2Hasher(params: Partial<Argon2Params> = {}): Password
     async hash(password) {
       // Callers check first; this is the last line of defence against hashing megabytes (a cheap DoS).
       assertPasswordSize(password);
-      return hash(normalizePassword(password), options);
+      return gate(() => hash(normalizePassword(password), options));
     },
 
     async verify(encoded, password) {
@@ -84,7 +109,7 @@ export function createArgon2Hasher(params: Partial<Argon2Params> = {}): Password
       let ok: boolean;
       try {
         // The library compares the digests in constant time.
-        ok = await verify(encoded, normalizePassword(password));
+        ok = await gate(() => verify(encoded, normalizePassword(password)));
       } catch {
         return { ok: false, needsRehash: false };
       }
@@ -100,7 +125,8 @@ export function createArgon2Hasher(params: Partial<Argon2Params> = {}): Password
     async dummyVerify(password) {
       if (oversized(password)) return;
       try {
-        await verify(await getDummyHash(), normalizePassword(password));
+        const dummy = await getDummyHash();
+        await gate(() => verify(dummy, normalizePassword(password)));
       } catch {
         // Nothing to report: the caller answers "invalid credentials" either way.
       }

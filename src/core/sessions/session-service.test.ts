@@ -161,3 +161,36 @@ describe('session service', () => {
     expect(off.remember).toBe(false);
   });
 });
+
+describe('session cache under concurrency', () => {
+  it('concurrent requests for one expired cache entry share one database lookup', async () => {
+    const f = fakeRepo();
+    const s = createSessionService({ sessions: f.repo, clock, random, cacheMs: 60_000 });
+    const { token } = await s.issue(user, policy, false, ctx);
+    const all = await Promise.all(Array.from({ length: 20 }, () => s.authenticate(token)));
+    expect(all.every((x) => x?.user.id === user.id)).toBe(true);
+    expect(f.lookups()).toBe(1);
+  });
+
+  it('a lookup that started before a revocation does not put the session back in the cache', async () => {
+    const f = fakeRepo();
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const slow = {
+      ...f.repo,
+      findLiveByTokenHash: async (h: Buffer) => {
+        const v = await f.repo.findLiveByTokenHash(h);
+        await gate;
+        return v;
+      },
+    };
+    const s = createSessionService({ sessions: slow, clock, random, cacheMs: 60_000 });
+    const { token, session } = await s.issue(user, policy, false, ctx);
+    const inFlight = s.authenticate(token);
+    await new Promise((r) => setTimeout(r, 5));
+    await s.revoke(user.id, session.id);
+    release();
+    await inFlight;
+    expect(await s.authenticate(token)).toBeNull();
+  });
+});

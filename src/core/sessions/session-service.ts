@@ -47,6 +47,11 @@ export function sessionLifetimes(policy: RealmPolicy, remember: boolean, now: Da
 
 export function createSessionService(deps: SessionServiceDeps) {
   const cache = new Map<string, CacheEntry>();
+  // When a cached entry runs out, all concurrent requests for that token share ONE database lookup
+  // (otherwise a busy token sends a burst of identical reads, and each would also slide the idle expiry).
+  const pending = new Map<string, Promise<SessionWithUser | null>>();
+  // Bumped by every revocation on this node: a lookup that started before it must not cache what it read.
+  let generation = 0;
   const cacheMax = deps.cacheMax ?? 100_000;
 
   const remember = (key: string, value: SessionWithUser | null) => {
@@ -64,6 +69,9 @@ export function createSessionService(deps: SessionServiceDeps) {
 
   const forget = (pred: (v: SessionWithUser) => boolean) => {
     for (const [k, e] of cache) if (e.value && pred(e.value)) cache.delete(k);
+    // A lookup in flight may have read the row before the revocation: don't let it fill the cache.
+    generation++;
+    pending.clear();
   };
 
   const live = (s: Session, now: number) =>
@@ -102,8 +110,19 @@ export function createSessionService(deps: SessionServiceDeps) {
     if (hit && hit.until > Date.now()) {
       found = hit.value;
     } else {
-      found = await deps.sessions.findLiveByTokenHash(hash);
-      remember(key, found);
+      let lookup = pending.get(key);
+      if (!lookup) {
+        const started = generation;
+        lookup = deps.sessions
+          .findLiveByTokenHash(hash)
+          .then((v) => {
+            if (started === generation) remember(key, v);
+            return v;
+          })
+          .finally(() => pending.delete(key));
+        pending.set(key, lookup);
+      }
+      found = await lookup;
     }
     if (!found || !live(found.session, nowMs)) return null;
     if (nowMs - found.session.lastSeenAt.getTime() > TOUCH_EVERY_MS) slide(found, nowMs, policy?.(found.session.realm));
@@ -131,6 +150,8 @@ export function createSessionService(deps: SessionServiceDeps) {
     if (!token || !isWellFormedToken(token)) return null;
     const hash = hashSessionToken(token);
     cache.delete(hash.toString('base64'));
+    generation++;
+    pending.clear();
     return deps.sessions.revokeByTokenHash(hash);
   }
 

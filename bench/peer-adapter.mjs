@@ -6,14 +6,17 @@
 //    token the harness run was started with (DOSTUP_ADMIN_TOKEN, set by bench/peer.sh). The name is
 //    ignored; the e-mail is the only identifier (no login), and signs in as `identifier`.
 //  - The session credential is the `dostup_session` cookie; the check is GET /api/v1/whoami.
-//  - There is no password-reset endpoint yet (the next issue). The reset hooks throw, so a run that
-//    includes the reset phases stops with this explanation instead of reporting 404s as numbers;
-//    bench/peer.sh runs PHASES=signin,session.
+//  - Password reset: POST /api/v1/realms/main/recovery answers 202 at once, the same for every
+//    account; the code and the link are mailed AFTER the response. The token the harness needs is
+//    read from the dev mailbox (GET /dev/mailbox/latest.json?to=…, only there without SMTP_URL): the
+//    link's `s` (secret id) and `code`, joined as "s:code". lastResetToken polls briefly for a mail
+//    newer than the last one it saw for that address, since the mail is queued after the response.
 
 const COOKIE = 'dostup_session';
 const REALM = 'main';
-const NO_RESET =
-  'dostup has no password-reset endpoint yet (next issue): run the peer harness with PHASES=signin,session';
+const lastSeen = new Map();
+const requestedAt = new Map();
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function adminToken() {
   const t = process.env.DOSTUP_ADMIN_TOKEN;
@@ -29,8 +32,8 @@ export default {
       signUp: `POST /api/v1/admin/realms/${REALM}/users (admin bearer token; no public sign-up)`,
       signIn: `POST /api/v1/realms/${REALM}/login`,
       session: 'GET /api/v1/whoami (cookie)',
-      requestReset: 'not implemented yet',
-      completeReset: 'not implemented yet',
+      requestReset: `POST /api/v1/realms/${REALM}/recovery (202, same for unknown accounts; mail queued after the response)`,
+      completeReset: `POST /api/v1/realms/${REALM}/recovery/complete {secretId, code, password}`,
     },
   },
 
@@ -65,15 +68,38 @@ export default {
   getSession: (credential) => ({ method: 'GET', path: '/api/v1/whoami', headers: { cookie: credential } }),
   isSessionOk: (res) => res.status === 200 && !!res.json?.user?.id,
 
-  requestReset() {
-    throw new Error(NO_RESET);
+  requestReset: ({ email }) => {
+    requestedAt.set(email, Date.now());
+    return { method: 'POST', path: `/api/v1/realms/${REALM}/recovery`, json: { identifier: email } };
   },
-  isResetRequestOk: () => false,
-  async lastResetToken() {
-    throw new Error(NO_RESET);
+  isResetRequestOk: (res) => res.status === 202,
+
+  async lastResetToken(client, email) {
+    for (let i = 0; i < 100; i++) {
+      const res = await client.request({ method: 'GET', path: `/dev/mailbox/latest.json?to=${encodeURIComponent(email)}` });
+      const mail = res.status === 200 ? res.json : null;
+      // Only a mail queued after this request: the load phases before left older ones (now void).
+      const fresh = mail && Date.parse(mail.createdAt) >= (requestedAt.get(email) ?? 0) - 5;
+      if (fresh && mail.id !== lastSeen.get(email)) {
+        const link = (mail.links ?? []).find((l) => l.includes('/reset?'));
+        if (link) {
+          lastSeen.set(email, mail.id);
+          const u = new URL(link);
+          return `${u.searchParams.get('s')}:${u.searchParams.get('code')}`;
+        }
+      }
+      await sleep(20);
+    }
+    return null;
   },
-  completeReset() {
-    throw new Error(NO_RESET);
+
+  completeReset: ({ token, newPassword }) => {
+    const [secretId, code] = token.split(':');
+    return {
+      method: 'POST',
+      path: `/api/v1/realms/${REALM}/recovery/complete`,
+      json: { secretId, code, password: newPassword },
+    };
   },
-  isResetOk: () => false,
+  isResetOk: (res) => res.status === 200 && res.json?.status === 'completed',
 };

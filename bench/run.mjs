@@ -2,7 +2,7 @@
 // run — the raw argon2id rate (the ceiling for sign-in) and a bare fastify route (the floor for
 // whoami). Loopback only, every step bounded, results as a table and bench/results/<stamp>.json.
 // Knobs (env): USERS 200, SESSIONS 50, CONNECTIONS 16, WARMUP 2, DURATION 10, ARGON2_SECONDS 5,
-// IDLE_S 5, LOADED_RATE 200, LOADED_CONNECTIONS 4, REVOKE_TRIALS 6, MAX_RUN_S 1800, QUIET_MAX_CORES 0.25,
+// IDLE_S 5, LOADED_RATE 200, LOADED_CONNECTIONS 4, REVOKE_TRIALS 6, PROBE 300, MAX_RUN_S 1800, QUIET_MAX_CORES 0.25,
 // QUIET_WAIT_S 90 (before each measurement, wait that long at most for other jobs on the box to calm down),
 // SESSION_CACHE_MS / ARGON2_* / UV_THREADPOOL_SIZE (passed to the server), DOSTUP_NODE_ARGS (node flags
 // for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), DATABASE_URL (adds a
@@ -26,6 +26,7 @@ import {
 import { createFreshDatabase } from './lib/pg.mjs';
 import { loadPhase, whoamiUnderSignin } from './lib/phases.mjs';
 import { evaluateGoals, printReport } from './lib/report.mjs';
+import { recoveryLoad, timingProbe } from './lib/recovery.mjs';
 import { measureRevocation } from './lib/revocation.mjs';
 import { freePort, jsonRequest, log, procStatus, sleep } from './lib/util.mjs';
 
@@ -43,6 +44,7 @@ const cfg = {
   loadedConnections: num('LOADED_CONNECTIONS', 4),
   revokeTrials: num('REVOKE_TRIALS', 6),
   sessionCacheMs: num('SESSION_CACHE_MS', 2000),
+  probePairs: num('PROBE', 300),
   maxRunS: num('MAX_RUN_S', 1800),
   quietMaxCores: num('QUIET_MAX_CORES', 0.25),
   quietWaitS: num('QUIET_WAIT_S', 90),
@@ -157,9 +159,14 @@ async function scenario(label, databaseUrl, ctx) {
       cacheMs: cfg.sessionCacheMs,
       revokeInDb: ctx.revokeInDb,
     });
+    log(`${label}: recovery requests (existing / unknown), then ${cfg.probePairs} interleaved timing pairs`);
+    const recovery = await recoveryLoad({ base, pid, users: cfg.users, userEmail, cfg });
+    const probe = await timingProbe({ base, pairs: cfg.probePairs, users: cfg.users, userEmail });
     return {
       label,
       storage: databaseUrl ? 'postgresql' : 'pglite',
+      recovery,
+      timingProbe: probe,
       whoamiBytes,
       seed,
       signin,

@@ -13,7 +13,14 @@ export const ADMIN_TOKEN = 'bench-admin-token-not-secret-0123456789abcdef';
 // One loopback IP sends everything, so the production defaults (60/min per IP, 10 per 15 min per
 // account) would measure the limiter, not the service; the peer harness turns Better Auth's off too.
 // 100000 is the per-account maximum src/config.ts accepts.
-export const BENCH_RATE_LIMITS = { RATE_SIGNIN_PER_IP: '1000000', RATE_SIGNIN_PER_ACCOUNT: '100000' };
+export const BENCH_RATE_LIMITS = {
+  RATE_SIGNIN_PER_IP: '1000000',
+  RATE_SIGNIN_PER_ACCOUNT: '100000',
+  RATE_RECOVERY_PER_IP: '1000000',
+  RATE_RECOVERY_PER_ACCOUNT: '1000000',
+  RATE_RECOVERY_PER_DESTINATION: '1000000',
+  RATE_RECOVERY_VERIFY_PER_IP: '1000000',
+};
 
 // Same deterministic users as the peer harness (/work/shared/peers/better-auth/lib/common.mjs).
 export const userEmail = (i) => `bench-${String(i).padStart(4, '0')}@example.test`;

@@ -107,6 +107,9 @@ export function printReport(result) {
         `paced ${s.whoamiUnderSignin.targetRate}/s; sign-in ${s.whoamiUnderSignin.concurrentSignin.rps}/s`,
       ],
     ];
+    if (s.recovery) {
+      ph.push([s.recovery.existing, 'POST /recovery, known e-mails'], [s.recovery.unknown, 'POST /recovery, unknown e-mails']);
+    }
     for (const [p, vs] of ph) rows.push(row(`${s.label}: ${p.name}`, p, vs));
   }
   out.push(
@@ -146,6 +149,14 @@ export function printReport(result) {
               .join(', ')} ms. Bound ${rv.withinBound ? 'held' : 'EXCEEDED'}.`
           : `another node: ${rv.otherNodeNote}.`),
     );
+    if (s.timingProbe) {
+      const t = s.timingProbe;
+      out.push(
+        `${s.label}: recovery timing probe, ${t.pairs} interleaved sequential pairs: existing mean ${t.existingMeanMs} ms, ` +
+          `unknown ${t.unknownMeanMs} ms, mean difference ${t.meanDiffMs} ms, median difference ${t.medianDiffMs} ms, ` +
+          `P(existing slower) = ${t.auc} (goal ${t.goal}: ${t.met ? 'met' : 'NOT met'}); statuses ${t.statuses.join(',')}`,
+      );
+    }
     out.push(table(s.goals, ['goal', 'measured', 'met', 'CPU-cost view (robust to a busy box)']));
   }
   console.log(out.join('\n'));

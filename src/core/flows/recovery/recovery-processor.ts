@@ -3,6 +3,7 @@
 // unknown or ineligible account). It runs after the HTTP response, so the response can't leak the
 // lookup by content or by time. A compare-and-swap on the flow makes a flow processed once even
 // when the in-process schedule and another node's sweep race for it.
+import { randomInt } from 'node:crypto';
 import type { Clock, MailQueue, RateLimiter, Random, Store } from '../../ports.ts';
 import type { RealmPolicy } from '../../realm/policy-schema.ts';
 import type { OneTimeSecrets } from '../../secrets/one-time-secrets.ts';
@@ -25,6 +26,8 @@ export interface RecoveryProcessorDeps {
   onError: (e: unknown) => void;
   /** How often the sweep looks for flows a crashed node left in `requested` (ms). */
   sweepMs?: number;
+  /** Random pause before processing a new request, [min, max) ms (default [20, 400)); 0 = none. */
+  jitterMs?: [number, number] | 0;
 }
 
 export function createRecoveryProcessor(deps: RecoveryProcessorDeps) {
@@ -98,9 +101,15 @@ export function createRecoveryProcessor(deps: RecoveryProcessorDeps) {
   }
 
   return {
-    /** Process soon, off the request's path. */
+    /**
+     * Process soon, off the request's path, after a random pause. The work differs for known and
+     * unknown accounts (a code, a mail); done right away it would slow down whatever request comes
+     * next, and someone timing a follow-up request could tell the two apart. Spread over
+     * `jitterMs`, it lands on random later requests instead.
+     */
     schedule(flowId: string) {
-      setImmediate(() => track(process(flowId)));
+      const delay = deps.jitterMs === 0 ? 0 : randomInt(deps.jitterMs?.[0] ?? 20, deps.jitterMs?.[1] ?? 400);
+      track(new Promise((r) => setTimeout(r, delay)).then(() => process(flowId)));
     },
     process,
     start() {

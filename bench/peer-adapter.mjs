@@ -76,7 +76,10 @@ export default {
 
   async lastResetToken(client, email) {
     for (let i = 0; i < 100; i++) {
-      const res = await client.request({ method: 'GET', path: `/dev/mailbox/latest.json?to=${encodeURIComponent(email)}` });
+      const res = await client.request({
+        method: 'GET',
+        path: `/dev/mailbox/latest.json?to=${encodeURIComponent(email)}`,
+      });
       const mail = res.status === 200 ? res.json : null;
       // Only a mail queued after this request: the load phases before left older ones (now void).
       const fresh = mail && Date.parse(mail.createdAt) >= (requestedAt.get(email) ?? 0) - 5;

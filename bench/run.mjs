@@ -25,8 +25,8 @@ import {
 } from './lib/dostup.mjs';
 import { createFreshDatabase } from './lib/pg.mjs';
 import { loadPhase, whoamiUnderSignin } from './lib/phases.mjs';
-import { evaluateGoals, printReport } from './lib/report.mjs';
 import { recoveryLoad, timingProbe } from './lib/recovery.mjs';
+import { evaluateGoals, printReport } from './lib/report.mjs';
 import { measureRevocation } from './lib/revocation.mjs';
 import { freePort, jsonRequest, log, procStatus, sleep } from './lib/util.mjs';
 

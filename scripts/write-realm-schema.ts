@@ -2,4 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { realmPolicyJsonSchema } from '../src/core/realm/policy.ts';
 
-writeFileSync(new URL('../schemas/realm-policy.schema.json', import.meta.url), `${JSON.stringify(realmPolicyJsonSchema(), null, 2)}\n`);
+writeFileSync(
+  new URL('../schemas/realm-policy.schema.json', import.meta.url),
+  `${JSON.stringify(realmPolicyJsonSchema(), null, 2)}\n`,
+);

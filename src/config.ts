@@ -133,7 +133,9 @@ export function insecureSettings(cfg: Config): string[] {
     w.push('argon2id parameters are below the OWASP minimum (m=19456 KiB, t=2)');
   }
   if (cfg.DATABASE_URL && !cfg.DOSTUP_SECRETS) {
-    w.push('DATABASE_URL without DOSTUP_SECRETS: this node generated its own secret; several nodes need the same DOSTUP_SECRETS');
+    w.push(
+      'DATABASE_URL without DOSTUP_SECRETS: this node generated its own secret; several nodes need the same DOSTUP_SECRETS',
+    );
   }
   if (!cfg.SMTP_URL) w.push('no SMTP_URL: mail goes to the dev mailbox at /dev/mailbox (not for production)');
   if (cfg.HOST !== '127.0.0.1' && cfg.HOST !== 'localhost' && !cfg.DATABASE_URL) {

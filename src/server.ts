@@ -8,21 +8,24 @@ import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import { type Config, insecureSettings, publicUrl } from './config.ts';
 import { createLoginService } from './core/flows/login/login-service.ts';
-import { SIGNIN_BUCKETS } from './core/methods/password/login.ts';
+import { createRecoveryProcessor, type RecoveryProcessor } from './core/flows/recovery/recovery-processor.ts';
+import {
+  createRecoveryService,
+  RECOVERY_BUCKETS,
+  type RecoveryService,
+} from './core/flows/recovery/recovery-service.ts';
+import { createResetService, type ResetService } from './core/flows/recovery/reset-service.ts';
 import { type Catalog, loadCatalog } from './core/i18n/catalog.ts';
+import { SIGNIN_BUCKETS } from './core/methods/password/login.ts';
 import { createArgon2Hasher } from './core/password/argon2-hasher.ts';
 import { type CommonPasswordList, loadCommonPasswords } from './core/password/common-passwords.ts';
-import type { Clock, PasswordHasher, Random, Store } from './core/ports.ts';
+import type { Clock, MailQueue, PasswordHasher, Random, Store } from './core/ports.ts';
 import { insecureChoices } from './core/realm/policy.ts';
 import { createRealmService, type RealmService } from './core/realm/realm-service.ts';
-import { createSessionService, type SessionService } from './core/sessions/session-service.ts';
-import { createUserService, type UserService } from './core/users/user-service.ts';
-import { createRecoveryProcessor, type RecoveryProcessor } from './core/flows/recovery/recovery-processor.ts';
-import { createRecoveryService, RECOVERY_BUCKETS, type RecoveryService } from './core/flows/recovery/recovery-service.ts';
-import { createResetService, type ResetService } from './core/flows/recovery/reset-service.ts';
 import { createKeyRing, type KeyRing } from './core/secrets/key-ring.ts';
 import { createOneTimeSecrets } from './core/secrets/one-time-secrets.ts';
-import type { MailQueue } from './core/ports.ts';
+import { createSessionService, type SessionService } from './core/sessions/session-service.ts';
+import { createUserService, type UserService } from './core/users/user-service.ts';
 import { enqueueMail } from './delivery/enqueue.ts';
 import { createOutboxWorker, type OutboxWorker } from './delivery/outbox-worker.ts';
 import { devMailboxTransport, smtpTransport } from './delivery/transports.ts';
@@ -64,11 +67,15 @@ export async function createDostup(config: Config, opts: { logger?: Logger; stor
   const store =
     opts.store ??
     (await openStore({
-      ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : { dataDir: path.join(config.DOSTUP_DATA_DIR, 'pglite') }),
+      ...(config.DATABASE_URL
+        ? { databaseUrl: config.DATABASE_URL }
+        : { dataDir: path.join(config.DOSTUP_DATA_DIR, 'pglite') }),
       poolMax: config.DATABASE_POOL_MAX,
       log: (m) => log.info(m),
     }));
-  const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }) : undefined;
+  const redis = config.REDIS_URL
+    ? new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1 })
+    : undefined;
   redis?.on('error', (e) => log.warn({ err: e.message }, 'redis error'));
 
   const hasher = createArgon2Hasher({
@@ -91,7 +98,13 @@ export async function createDostup(config: Config, opts: { logger?: Logger; stor
     redis,
   );
   const onError = (e: unknown) => log.error({ err: e }, 'background task failed');
-  const sessions = createSessionService({ sessions: store.sessions, clock: systemClock, random: systemRandom, cacheMs: config.SESSION_CACHE_MS, onError });
+  const sessions = createSessionService({
+    sessions: store.sessions,
+    clock: systemClock,
+    random: systemRandom,
+    cacheMs: config.SESSION_CACHE_MS,
+    onError,
+  });
   const realms = createRealmService({ store, cacheMs: Math.max(1000, config.SESSION_CACHE_MS) });
   const users = createUserService({ store, hasher, common });
   const login = createLoginService({ users: store.users, events: store.events, hasher, limiter, sessions, onError });
@@ -106,9 +119,34 @@ export async function createDostup(config: Config, opts: { logger?: Logger; stor
     enqueue: (tx, m) => enqueueMail(tx, ring, { ...m, id: systemRandom.uuid() }),
     kick: () => outbox.kick(),
   };
-  const processor = createRecoveryProcessor({ store, clock: systemClock, random: systemRandom, limiter, secrets, mail, realms, onError });
-  const recovery = createRecoveryService({ store, clock: systemClock, random: systemRandom, limiter, schedule: processor.schedule });
-  const reset = createResetService({ store, clock: systemClock, random: systemRandom, limiter, hasher, common, secrets, mail, sessions });
+  const processor = createRecoveryProcessor({
+    store,
+    clock: systemClock,
+    random: systemRandom,
+    limiter,
+    secrets,
+    mail,
+    realms,
+    onError,
+  });
+  const recovery = createRecoveryService({
+    store,
+    clock: systemClock,
+    random: systemRandom,
+    limiter,
+    schedule: processor.schedule,
+  });
+  const reset = createResetService({
+    store,
+    clock: systemClock,
+    random: systemRandom,
+    limiter,
+    hasher,
+    common,
+    secrets,
+    mail,
+    sessions,
+  });
 
   const { token, generated, file } = resolveAdminToken(config);
   let app: FastifyInstance | null = null;
@@ -184,12 +222,15 @@ function resolveAdminToken(config: Config): { token: string; generated: boolean;
 }
 
 /** Start-up: default realm, warnings about insecure choices. */
-export async function prepareForServing(d: Dostup, baseUrl = publicUrl(d.config)): Promise<{ warnings: string[]; createdRealm: string | null }> {
+export async function prepareForServing(
+  d: Dostup,
+  baseUrl = publicUrl(d.config),
+): Promise<{ warnings: string[]; createdRealm: string | null }> {
   const created = await d.realms.ensureDefault(d.config.DOSTUP_DEFAULT_REALM, baseUrl);
   const warnings = [...insecureSettings(d.config)];
   for (const r of await d.realms.list()) {
     try {
-      warnings.push(...insecureChoices((await d.realms.require(r.name))));
+      warnings.push(...insecureChoices(await d.realms.require(r.name)));
     } catch (e) {
       warnings.push(`realm "${r.name}" has an invalid stored policy: ${(e as Error).message}`);
     }

@@ -18,8 +18,18 @@ const recoveryReq = (email) => ({
 
 export async function recoveryLoad({ base, pid, users, userEmail, cfg }) {
   const ids = Array.from({ length: users }, (_, i) => i);
-  const existing = await loadPhase('recovery (existing)', { base, pid, requests: ids.map((i) => recoveryReq(userEmail(i))), cfg });
-  const unknown = await loadPhase('recovery (unknown)', { base, pid, requests: ids.map((i) => recoveryReq(unknownEmail(i))), cfg });
+  const existing = await loadPhase('recovery (existing)', {
+    base,
+    pid,
+    requests: ids.map((i) => recoveryReq(userEmail(i))),
+    cfg,
+  });
+  const unknown = await loadPhase('recovery (unknown)', {
+    base,
+    pid,
+    requests: ids.map((i) => recoveryReq(unknownEmail(i))),
+    cfg,
+  });
   return { existing, unknown };
 }
 
@@ -32,7 +42,11 @@ function timed(agent, base, email) {
     const t0 = process.hrtime.bigint();
     const req = http.request(
       url,
-      { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve({ status: res.statusCode, ms: Number(process.hrtime.bigint() - t0) / 1e6 }));

@@ -108,7 +108,10 @@ export function printReport(result) {
       ],
     ];
     if (s.recovery) {
-      ph.push([s.recovery.existing, 'POST /recovery, known e-mails'], [s.recovery.unknown, 'POST /recovery, unknown e-mails']);
+      ph.push(
+        [s.recovery.existing, 'POST /recovery, known e-mails'],
+        [s.recovery.unknown, 'POST /recovery, unknown e-mails'],
+      );
     }
     for (const [p, vs] of ph) rows.push(row(`${s.label}: ${p.name}`, p, vs));
   }

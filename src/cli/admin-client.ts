@@ -3,9 +3,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.ts';
-import { userView } from '../http/api/schemas.ts';
 import type { RealmPolicy } from '../core/realm/policy-schema.ts';
 import type { NewUserInput } from '../core/users/user-service.ts';
+import { userView } from '../http/api/schemas.ts';
 import type { Dostup } from '../server.ts';
 
 type UserJson = ReturnType<typeof userView>;
@@ -44,10 +44,16 @@ export async function runningServer(config: Config): Promise<{ url: string; toke
 async function call<T>(base: string, token: string, method: string, p: string, body?: unknown): Promise<T> {
   const res = await fetch(`${base}${p}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}), 'accept-language': 'en' },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body ? { 'content-type': 'application/json' } : {}),
+      'accept-language': 'en',
+    },
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
-  const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string; issues?: { path: string; message: string }[] } };
+  const json = (await res.json().catch(() => ({}))) as {
+    error?: { code: string; message: string; issues?: { path: string; message: string }[] };
+  };
   if (!res.ok) {
     const issues = json.error?.issues?.map((i) => `\n  at ${i.path}: ${i.message}`).join('') ?? '';
     throw new Error(`${json.error?.code ?? res.status}: ${json.error?.message ?? res.statusText}${issues}`);
@@ -63,8 +69,16 @@ export function adminClient(base: string, token: string): AdminClient {
     getRealm: (name) => call<RealmJson>(base, token, 'GET', `${api}/realms/${encodeURIComponent(name)}`),
     addUser: (realm, u) => call<UserJson>(base, token, 'POST', `${api}/realms/${encodeURIComponent(realm)}/users`, u),
     listUsers: async (realm, limit) =>
-      (await call<{ users: UserJson[] }>(base, token, 'GET', `${api}/realms/${encodeURIComponent(realm)}/users?limit=${limit}`)).users,
-    getUser: (realm, id) => call<UserJson>(base, token, 'GET', `${api}/realms/${encodeURIComponent(realm)}/users/${encodeURIComponent(id)}`),
+      (
+        await call<{ users: UserJson[] }>(
+          base,
+          token,
+          'GET',
+          `${api}/realms/${encodeURIComponent(realm)}/users?limit=${limit}`,
+        )
+      ).users,
+    getUser: (realm, id) =>
+      call<UserJson>(base, token, 'GET', `${api}/realms/${encodeURIComponent(realm)}/users/${encodeURIComponent(id)}`),
   };
 }
 

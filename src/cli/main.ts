@@ -8,7 +8,7 @@ import { ConfigError, loadConfig, publicUrl } from '../config.ts';
 import { DostupError } from '../core/errors.ts';
 import { parseRealmPolicyText, realmPolicyJsonSchema } from '../core/realm/policy.ts';
 import { createDostup } from '../server.ts';
-import { adminClient, type AdminClient, runningServer } from './admin-client.ts';
+import { type AdminClient, adminClient, runningServer } from './admin-client.ts';
 import { startServer } from './start.ts';
 
 const HELP = `Usage: dostup <command>
@@ -137,7 +137,14 @@ async function userCommand(sub: string | undefined, args: string[]): Promise<num
         phone: values.phone ?? null,
         locale: (values.locale as 'ru' | 'en' | undefined) ?? null,
         birthDate: values['birth-date'] ?? null,
-        ...(values.rights !== undefined ? { rights: values.rights.split(',').map((r) => r.trim()).filter(Boolean) } : {}),
+        ...(values.rights !== undefined
+          ? {
+              rights: values.rights
+                .split(',')
+                .map((r) => r.trim())
+                .filter(Boolean),
+            }
+          : {}),
         password,
       }),
     );

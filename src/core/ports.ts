@@ -1,8 +1,9 @@
 // What the core needs from the outside world. Storage (src/store) implements the repositories on
 // PGlite and PostgreSQL; each repository is narrow and named by use, with one contract test suite
 // run on both drivers. Services receive these through `deps` — no module singletons.
-import type { RealmPolicy } from './realm/policy-schema.ts';
+
 import type { AuditEvent, EventKind, Locale, Session, User, UserStatus, UserWithSecret } from './model.ts';
+import type { RealmPolicy } from './realm/policy-schema.ts';
 
 export interface Clock {
   now(): Date;

@@ -11,6 +11,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequ
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { LoginService } from '../core/flows/login/login-service.ts';
+import type { RecoveryService } from '../core/flows/recovery/recovery-service.ts';
+import type { ResetService } from '../core/flows/recovery/reset-service.ts';
 import type { Catalog } from '../core/i18n/catalog.ts';
 import { negotiateLocale } from '../core/i18n/negotiate.ts';
 import type { Locale, RequestContext } from '../core/model.ts';
@@ -18,15 +20,13 @@ import type { Store } from '../core/ports.ts';
 import type { RealmPolicy } from '../core/realm/policy-schema.ts';
 import type { RealmService } from '../core/realm/realm-service.ts';
 import type { SessionService } from '../core/sessions/session-service.ts';
-import type { RecoveryService } from '../core/flows/recovery/recovery-service.ts';
-import type { ResetService } from '../core/flows/recovery/reset-service.ts';
-import { registerRecoveryApi } from './api/recovery-routes.ts';
-import { registerDevMailboxRoutes } from './dev/mailbox-routes.ts';
-import { registerRecoveryRoutes } from './web/recovery-routes.ts';
 import type { UserService } from '../core/users/user-service.ts';
 import { registerAdminRoutes } from './admin/routes.ts';
+import { registerRecoveryApi } from './api/recovery-routes.ts';
 import { registerApiRoutes } from './api/routes.ts';
+import { registerDevMailboxRoutes } from './dev/mailbox-routes.ts';
 import { frameworkErrorHandler, installErrorHandling } from './plugins/errors.ts';
+import { registerRecoveryRoutes } from './web/recovery-routes.ts';
 import { registerWebRoutes, renderErrorPage } from './web/routes.ts';
 
 export interface HttpDeps {
@@ -68,7 +68,11 @@ export function localeOf(req: FastifyRequest, realm?: RealmPolicy, userLocale?: 
 
 export function requestContext(req: FastifyRequest, realm?: RealmPolicy, userLocale?: Locale | null): RequestContext {
   const ua = req.headers['user-agent'];
-  return { ip: req.ip ?? null, userAgent: typeof ua === 'string' ? ua.slice(0, 400) : null, locale: localeOf(req, realm, userLocale) };
+  return {
+    ip: req.ip ?? null,
+    userAgent: typeof ua === 'string' ? ua.slice(0, 400) : null,
+    locale: localeOf(req, realm, userLocale),
+  };
 }
 
 /** What helmet would send with our settings, as one fixed object. */
@@ -111,7 +115,9 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     trustProxy: deps.config.TRUST_PROXY,
     // Never let a client choose a request id: it ends up in logs.
     genReqId: () => crypto.randomUUID(),
-    logController: new LogController({ disableRequestLogging: deps.config.LOG_LEVEL !== 'debug' && deps.config.LOG_LEVEL !== 'trace' }),
+    logController: new LogController({
+      disableRequestLogging: deps.config.LOG_LEVEL !== 'debug' && deps.config.LOG_LEVEL !== 'trace',
+    }),
     routerOptions: { maxParamLength: 200 },
     ajv: {
       // No type coercion: `"password": 123` is a 400, not the string "123". No silent removal of

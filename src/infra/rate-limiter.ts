@@ -1,7 +1,7 @@
 // Rate-limit counters behind the core's RateLimiter port: rate-limiter-flexible, in memory by
 // default (one node), in Redis when REDIS_URL is set so every node shares the same counters.
 import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimiter } from '../core/ports.ts';
 
 export interface BucketSpec {
@@ -16,8 +16,18 @@ export interface BucketSpec {
 export function createRateLimiter(buckets: Record<string, BucketSpec>, redis?: Redis): RateLimiter {
   const limiters = new Map<string, RateLimiterAbstract>();
   for (const [name, spec] of Object.entries(buckets)) {
-    const opts = { keyPrefix: `dostup:rl:${name}`, points: spec.points, duration: spec.duration, blockDuration: spec.blockDuration ?? 0 };
-    limiters.set(name, redis ? new RateLimiterRedis({ ...opts, storeClient: redis, useRedisPackage: false }) : new RateLimiterMemory(opts));
+    const opts = {
+      keyPrefix: `dostup:rl:${name}`,
+      points: spec.points,
+      duration: spec.duration,
+      blockDuration: spec.blockDuration ?? 0,
+    };
+    limiters.set(
+      name,
+      redis
+        ? new RateLimiterRedis({ ...opts, storeClient: redis, useRedisPackage: false })
+        : new RateLimiterMemory(opts),
+    );
   }
   const get = (bucket: string) => {
     const l = limiters.get(bucket);

@@ -120,7 +120,9 @@ function buildStore(driver: Driver): Store {
   const noGuard = () => {};
   // Every repository, whatever its kind, gets the same guard and error hygiene.
   const wrapAll = (repos: Repos, g: () => void): Repos =>
-    Object.fromEntries(Object.entries(repos).map(([name, repo]) => [name, wrapRepo(repo as object, g)])) as unknown as Repos;
+    Object.fromEntries(
+      Object.entries(repos).map(([name, repo]) => [name, wrapRepo(repo as object, g)]),
+    ) as unknown as Repos;
   const root = wrapAll(createRepos(driver.db), guard);
   let closing: Promise<void> | undefined;
 

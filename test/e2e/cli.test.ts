@@ -36,7 +36,10 @@ describe('dostup CLI', () => {
   it('rejects a bad realm file naming the field path, and applies a good one', () => {
     const dir = tempDir();
     const bad = path.join(dir, 'bad.yaml');
-    writeFileSync(bad, 'name: shop\nbaseUrl: https://shop.example\npassword:\n  minLength: 2\nsessions:\n  idleMinuts: 5\n');
+    writeFileSync(
+      bad,
+      'name: shop\nbaseUrl: https://shop.example\npassword:\n  minLength: 2\nsessions:\n  idleMinuts: 5\n',
+    );
     const checked = dostup(['realm', 'check', bad], { DOSTUP_DATA_DIR: dir });
     expect(checked.code).toBe(1);
     expect(checked.err).toContain('REALM_POLICY_INVALID');
@@ -45,7 +48,9 @@ describe('dostup CLI', () => {
     const applied = dostup(['realm', 'apply', bad], { DOSTUP_DATA_DIR: dir });
     expect(applied.code).toBe(1);
 
-    const good = dostup(['realm', 'apply', path.join(ROOT, 'realms/presets/s2-payments.yaml')], { DOSTUP_DATA_DIR: dir });
+    const good = dostup(['realm', 'apply', path.join(ROOT, 'realms/presets/s2-payments.yaml')], {
+      DOSTUP_DATA_DIR: dir,
+    });
     expect(good.err).toBe('');
     expect(good.code).toBe(0);
     const listed = dostup(['realm', 'list'], { DOSTUP_DATA_DIR: dir });
@@ -57,10 +62,18 @@ describe('dostup CLI', () => {
 
   it('adds a user with a password from stdin; refuses a weak one naming the rule', () => {
     const dir = tempDir();
-    const ok = dostup(['user', 'add', '--login', 'petrov', '--email', 'petrov@example.ru', '--password-stdin'], { DOSTUP_DATA_DIR: dir }, 'длинная-фраза-для-входа\n');
+    const ok = dostup(
+      ['user', 'add', '--login', 'petrov', '--email', 'petrov@example.ru', '--password-stdin'],
+      { DOSTUP_DATA_DIR: dir },
+      'длинная-фраза-для-входа\n',
+    );
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.out.slice(0, ok.out.lastIndexOf('}') + 1)).login).toBe('petrov');
-    const weak = dostup(['user', 'add', '--login', 'sidorov', '--password-stdin'], { DOSTUP_DATA_DIR: dir }, 'gfhjkm\n');
+    const weak = dostup(
+      ['user', 'add', '--login', 'sidorov', '--password-stdin'],
+      { DOSTUP_DATA_DIR: dir },
+      'gfhjkm\n',
+    );
     expect(weak.code).toBe(1);
     expect(weak.err).toContain('/password');
     const dup = dostup(['user', 'add', '--login', 'PETROV'], { DOSTUP_DATA_DIR: dir });

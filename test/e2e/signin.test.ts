@@ -20,7 +20,10 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function newPage(locale: 'ru-RU' | 'en-US', viewport = { width: 1280, height: 800 }): Promise<{ ctx: BrowserContext; page: Page }> {
+async function newPage(
+  locale: 'ru-RU' | 'en-US',
+  viewport = { width: 1280, height: 800 },
+): Promise<{ ctx: BrowserContext; page: Page }> {
   const ctx = await browser.newContext({ locale, viewport });
   return { ctx, page: await ctx.newPage() };
 }
@@ -143,7 +146,10 @@ describe('sign-in journeys', () => {
     // End every session but this one, from the laptop.
     const rows = laptop.page.locator('li.session:not(.session--current)');
     while ((await rows.count()) > 0) {
-      await rows.first().getByRole('button', { name: /End session/ }).click();
+      await rows
+        .first()
+        .getByRole('button', { name: /End session/ })
+        .click();
       await laptop.page.waitForURL(/account$/);
     }
     await phone.page.reload();

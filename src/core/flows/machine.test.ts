@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DostupError } from '../errors.ts';
 import { loginMachine } from './login/state.ts';
+import { canMove, edges, type FlowMachine, isTerminal, move, parseState } from './machine.ts';
 import { recoveryMachine } from './recovery/state.ts';
-import { canMove, edges, isTerminal, type FlowMachine, move, parseState } from './machine.ts';
 
 // Every flow kind registered here must have a .mermaid drawing that matches its table exactly.
 const MACHINES: [string, FlowMachine<string>][] = [

@@ -34,7 +34,8 @@ export function createGate(n: number) {
       return await fn();
     } finally {
       const next = waiting.shift();
-      if (next) next(); // hand the slot over without releasing it
+      if (next)
+        next(); // hand the slot over without releasing it
       else active--;
     }
   };

@@ -103,10 +103,20 @@ describe('realm policy documents', () => {
   });
 
   it('refuses a typed code that would outlive the link, and an unknown time zone', () => {
-    expect(issuesOf(() => validateRealmPolicy({ name: 'm', baseUrl: 'http://x.test', recovery: { code: { linkLifetimeMinutes: 10, codeLifetimeMinutes: 20 } } }))).toEqual([
-      '/recovery/code/codeLifetimeMinutes',
-    ]);
-    expect(issuesOf(() => validateRealmPolicy({ name: 'm', baseUrl: 'http://x.test', locales: { timeZone: 'Mars/Olympus' } }))).toEqual(['/locales/timeZone']);
+    expect(
+      issuesOf(() =>
+        validateRealmPolicy({
+          name: 'm',
+          baseUrl: 'http://x.test',
+          recovery: { code: { linkLifetimeMinutes: 10, codeLifetimeMinutes: 20 } },
+        }),
+      ),
+    ).toEqual(['/recovery/code/codeLifetimeMinutes']);
+    expect(
+      issuesOf(() =>
+        validateRealmPolicy({ name: 'm', baseUrl: 'http://x.test', locales: { timeZone: 'Mars/Olympus' } }),
+      ),
+    ).toEqual(['/locales/timeZone']);
   });
 
   it('refuses duplicate keys, which would silently override', () => {

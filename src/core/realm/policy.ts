@@ -67,7 +67,11 @@ export function validateRealmPolicy(doc: unknown, source = 'realm policy'): Real
   if (issues.length === 0 && p.recovery.code.codeLifetimeMinutes > p.recovery.code.linkLifetimeMinutes) {
     // The mail carries one code for both ways in; typing it by hand is the guessable way, so it may
     // not outlive the link.
-    issues.push({ path: '/recovery/code/codeLifetimeMinutes', messageId: 'realm.invalid_field', detail: 'must be <= linkLifetimeMinutes' });
+    issues.push({
+      path: '/recovery/code/codeLifetimeMinutes',
+      messageId: 'realm.invalid_field',
+      detail: 'must be <= linkLifetimeMinutes',
+    });
   }
   if (issues.length === 0 && !isTimeZone(p.locales.timeZone)) {
     issues.push({ path: '/locales/timeZone', messageId: 'realm.invalid_field', detail: 'not a known IANA time zone' });

@@ -5,9 +5,10 @@
 // stated bound: a session revoked on another node keeps working there for at most `cacheMs`
 // (revocations on this node take effect at once). Expiry is re-checked on every hit, so a cached
 // session never outlives its own `expiresAt`/`idleExpiresAt`.
-import type { RealmPolicy } from '../realm/policy-schema.ts';
+
 import type { RequestContext, Session, User } from '../model.ts';
 import type { Clock, Random, SessionsRepo, SessionWithUser } from '../ports.ts';
+import type { RealmPolicy } from '../realm/policy-schema.ts';
 import { hashSessionToken, isWellFormedToken, newSessionToken } from './tokens.ts';
 
 export interface SessionServiceDeps {

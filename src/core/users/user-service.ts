@@ -2,7 +2,7 @@
 // normalization module; passwords through the realm's policy engine before they are hashed.
 import { DostupError, type FieldIssue } from '../errors.ts';
 import { normalizeEmail, normalizeLogin, normalizePhone } from '../identifiers/normalize.ts';
-import { LOCALES, type Locale, RIGHTS, type User, USER_STATUSES, type UserStatus } from '../model.ts';
+import { LOCALES, type Locale, RIGHTS, USER_STATUSES, type User, type UserStatus } from '../model.ts';
 import type { CommonPasswordList } from '../password/common-passwords.ts';
 import { assertPasswordSize, checkPassword } from '../password/policy.ts';
 import type { PasswordHasher, Store } from '../ports.ts';

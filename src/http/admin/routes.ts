@@ -6,8 +6,8 @@ import Type from 'typebox';
 import { DostupError } from '../../core/errors.ts';
 import type { EventKind } from '../../core/model.ts';
 import { realmPolicyJsonSchema, validateRealmPolicy } from '../../core/realm/policy.ts';
-import { type HttpDeps, requestContext } from '../app.ts';
 import { errorResponses, IdParams, RealmParams, UserSchema, userView } from '../api/schemas.ts';
+import { type HttpDeps, requestContext } from '../app.ts';
 
 const NewUserBody = Type.Object(
   {
@@ -67,21 +67,40 @@ export function registerAdminRoutes(root: FastifyInstance, deps: HttpDeps) {
   });
   const actor = (req: Parameters<typeof requestContext>[0]) => ({ ...requestContext(req), via: 'admin-api' });
 
-  admin.get('/api/realm-policy.schema.json', { schema: { tags: ['realms'], summary: 'JSON Schema of realm policy files' } }, async () =>
-    realmPolicyJsonSchema(),
+  admin.get(
+    '/api/realm-policy.schema.json',
+    { schema: { tags: ['realms'], summary: 'JSON Schema of realm policy files' } },
+    async () => realmPolicyJsonSchema(),
   );
 
   admin.get(
     '/api/v1/admin/realms',
-    { schema: { tags: ['admin'], security, response: { 200: Type.Object({ realms: Type.Array(RealmRecordSchema) }), ...errorResponses(401) } } },
+    {
+      schema: {
+        tags: ['admin'],
+        security,
+        response: { 200: Type.Object({ realms: Type.Array(RealmRecordSchema) }), ...errorResponses(401) },
+      },
+    },
     async () => ({
-      realms: (await deps.realms.list()).map((r) => ({ ...r, createdAt: r.createdAt.toISOString(), updatedAt: r.updatedAt.toISOString() })),
+      realms: (await deps.realms.list()).map((r) => ({
+        ...r,
+        createdAt: r.createdAt.toISOString(),
+        updatedAt: r.updatedAt.toISOString(),
+      })),
     }),
   );
 
   admin.get(
     '/api/v1/admin/realms/:realm',
-    { schema: { tags: ['admin'], security, params: RealmParams, response: { 200: RealmRecordSchema, ...errorResponses(401, 404) } } },
+    {
+      schema: {
+        tags: ['admin'],
+        security,
+        params: RealmParams,
+        response: { 200: RealmRecordSchema, ...errorResponses(401, 404) },
+      },
+    },
     async (req) => {
       const rec = await deps.store.realms.get(req.params.realm);
       if (!rec) throw new DostupError('REALM_NOT_FOUND');
@@ -104,7 +123,9 @@ export function registerAdminRoutes(root: FastifyInstance, deps: HttpDeps) {
     async (req) => {
       const policy = validateRealmPolicy(req.body, `realm ${req.params.realm}`);
       if (policy.name !== req.params.realm) {
-        throw new DostupError('REALM_POLICY_INVALID', { issues: [{ path: '/name', messageId: 'realm.name_mismatch' }] });
+        throw new DostupError('REALM_POLICY_INVALID', {
+          issues: [{ path: '/name', messageId: 'realm.name_mismatch' }],
+        });
       }
       const rec = await deps.realms.apply(policy, actor(req));
       return { ...rec, createdAt: rec.createdAt.toISOString(), updatedAt: rec.updatedAt.toISOString() };
@@ -139,7 +160,10 @@ export function registerAdminRoutes(root: FastifyInstance, deps: HttpDeps) {
         security,
         params: RealmParams,
         querystring: Paging,
-        response: { 200: Type.Object({ users: Type.Array(UserSchema), total: Type.Integer() }), ...errorResponses(400, 401, 404) },
+        response: {
+          200: Type.Object({ users: Type.Array(UserSchema), total: Type.Integer() }),
+          ...errorResponses(400, 401, 404),
+        },
       },
     },
     async (req) => {

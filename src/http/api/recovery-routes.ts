@@ -9,8 +9,12 @@ import { type HttpDeps, requestContext } from '../app.ts';
 import { errorResponses, RealmParams } from './schemas.ts';
 
 const Ident = {
-  identifier: Type.Optional(Type.String({ maxLength: 320, description: 'login / e-mail, as the realm identifies (recovery.identifyBy)' })),
-  login: Type.Optional(Type.String({ maxLength: 320, description: 'with `email`, for identifyBy=login-and-email (S2.2)' })),
+  identifier: Type.Optional(
+    Type.String({ maxLength: 320, description: 'login / e-mail, as the realm identifies (recovery.identifyBy)' }),
+  ),
+  login: Type.Optional(
+    Type.String({ maxLength: 320, description: 'with `email`, for identifyBy=login-and-email (S2.2)' }),
+  ),
   email: Type.Optional(Type.String({ maxLength: 320 })),
 };
 const View = Type.Object({
@@ -27,7 +31,8 @@ export function registerRecoveryApi(root: FastifyInstance, deps: HttpDeps) {
   // POST (resend) carries no content type and stays allowed.
   api.addHook('preValidation', async (req) => {
     const type = req.headers['content-type'];
-    if (req.method === 'POST' && type !== undefined && !type.startsWith('application/json')) throw new DostupError('UNSUPPORTED_MEDIA_TYPE');
+    if (req.method === 'POST' && type !== undefined && !type.startsWith('application/json'))
+      throw new DostupError('UNSUPPORTED_MEDIA_TYPE');
   });
 
   api.post(
@@ -36,7 +41,8 @@ export function registerRecoveryApi(root: FastifyInstance, deps: HttpDeps) {
       schema: {
         tags: ['recovery'],
         summary: 'Start password recovery: a code and a link are mailed if the account may reset its password',
-        description: 'The answer is the same whether or not the account exists (unless the realm opted in to reveal it).',
+        description:
+          'The answer is the same whether or not the account exists (unless the realm opted in to reveal it).',
         params: RealmParams,
         body: Type.Object(Ident, { additionalProperties: false }),
         response: { 202: View, ...errorResponses(400, 404, 413, 415, 429) },
@@ -51,7 +57,14 @@ export function registerRecoveryApi(root: FastifyInstance, deps: HttpDeps) {
 
   api.get(
     '/api/v1/realms/:realm/recovery/:flowId',
-    { schema: { tags: ['recovery'], summary: 'State of a recovery flow', params: FlowParams, response: { 200: View, ...errorResponses(400, 404, 410) } } },
+    {
+      schema: {
+        tags: ['recovery'],
+        summary: 'State of a recovery flow',
+        params: FlowParams,
+        response: { 200: View, ...errorResponses(400, 404, 410) },
+      },
+    },
     async (req) => {
       const realm = await deps.realms.require(req.params.realm);
       req.realmPolicy = realm;
@@ -73,7 +86,9 @@ export function registerRecoveryApi(root: FastifyInstance, deps: HttpDeps) {
     async (req, reply) => {
       const realm = await deps.realms.require(req.params.realm);
       req.realmPolicy = realm;
-      return reply.code(202).send(await deps.recovery.resend(realm, req.params.flowId, requestContext(req, realm), null));
+      return reply
+        .code(202)
+        .send(await deps.recovery.resend(realm, req.params.flowId, requestContext(req, realm), null));
     },
   );
 
@@ -96,7 +111,10 @@ export function registerRecoveryApi(root: FastifyInstance, deps: HttpDeps) {
           },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ status: Type.Literal('completed') }), ...errorResponses(400, 404, 409, 410, 413, 415, 422, 429) },
+        response: {
+          200: Type.Object({ status: Type.Literal('completed') }),
+          ...errorResponses(400, 404, 409, 410, 413, 415, 422, 429),
+        },
       },
     },
     async (req) => {
@@ -108,7 +126,11 @@ export function registerRecoveryApi(root: FastifyInstance, deps: HttpDeps) {
         : b.flowId
           ? { flow: { flowId: b.flowId, binding: null } }
           : { typed: { identifier: b.identifier, login: b.login, email: b.email } };
-      await deps.reset.complete(realm, { source, code: b.code, password: b.password, confirm: b.password }, requestContext(req, realm));
+      await deps.reset.complete(
+        realm,
+        { source, code: b.code, password: b.password, confirm: b.password },
+        requestContext(req, realm),
+      );
       return { status: 'completed' as const };
     },
   );

@@ -28,7 +28,8 @@ export function registerApiRoutes(root: FastifyInstance, deps: HttpDeps) {
     if (req.method === 'GET' || req.method === 'HEAD' || usesBearer(req)) return;
     const type = req.headers['content-type'] ?? '';
     if (req.method === 'POST' && !type.startsWith('application/json')) throw new DostupError('UNSUPPORTED_MEDIA_TYPE');
-    if (req.method === 'DELETE' && req.headers['sec-fetch-site'] === 'cross-site') throw new DostupError('CSRF_INVALID');
+    if (req.method === 'DELETE' && req.headers['sec-fetch-site'] === 'cross-site')
+      throw new DostupError('CSRF_INVALID');
   });
 
   const authenticated = async (req: FastifyRequest) => {

@@ -45,7 +45,11 @@ export const SessionSchema = Type.Object({
 
 export const LoginBody = Type.Object(
   {
-    identifier: Type.String({ minLength: 1, maxLength: 320, description: 'Login, e-mail or phone, as the realm allows' }),
+    identifier: Type.String({
+      minLength: 1,
+      maxLength: 320,
+      description: 'Login, e-mail or phone, as the realm allows',
+    }),
     password: Type.String({ minLength: 1, maxLength: 8192, description: 'Refused above 4 KiB (UTF-8) before hashing' }),
     remember: Type.Optional(Type.Boolean({ default: false })),
   },
@@ -68,7 +72,11 @@ export const WhoamiResponse = Type.Object({
   user: UserSchema,
   realm: Type.String(),
   rights: Type.Array(Type.String()),
-  session: Type.Object({ id: Type.String(), expiresAt: Type.String({ format: 'date-time' }), remember: Type.Boolean() }),
+  session: Type.Object({
+    id: Type.String(),
+    expiresAt: Type.String({ format: 'date-time' }),
+    remember: Type.Boolean(),
+  }),
 });
 
 export const RealmParams = Type.Object({ realm: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }) });

@@ -22,7 +22,9 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 /** Map anything thrown to a DostupError the client may see. */
 export function toDostupError(err: unknown): DostupError {
   if (err instanceof DostupError) return err;
-  const fe = err as FastifyError & { validation?: { instancePath?: string; message?: string; params?: Record<string, unknown> }[] };
+  const fe = err as FastifyError & {
+    validation?: { instancePath?: string; message?: string; params?: Record<string, unknown> }[];
+  };
   if (fe?.validation) {
     const issues: FieldIssue[] = fe.validation.map((v) => {
       const missing = v.params?.missingProperty as string | undefined;
@@ -35,9 +37,12 @@ export function toDostupError(err: unknown): DostupError {
   const mapped = fe?.code ? FASTIFY_CODES[fe.code] : undefined;
   if (mapped) return new DostupError(mapped, { message: fe.message });
   if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-    return new DostupError(fe.statusCode === 404 ? 'NOT_FOUND' : fe.statusCode === 413 ? 'BODY_TOO_LARGE' : 'VALIDATION_FAILED', {
-      message: fe.message,
-    });
+    return new DostupError(
+      fe.statusCode === 404 ? 'NOT_FOUND' : fe.statusCode === 413 ? 'BODY_TOO_LARGE' : 'VALIDATION_FAILED',
+      {
+        message: fe.message,
+      },
+    );
   }
   return new DostupError('INTERNAL', { cause: err });
 }
@@ -55,7 +60,10 @@ export function errorBody(e: DostupError, catalog: Catalog, locale: Locale): Err
   if (e.issues.length > 0) {
     body.error.issues = e.issues.map((i) => ({
       path: i.path,
-      message: i.messageId === 'error.field_invalid' && i.detail ? `${catalog.t(locale, i.messageId)} (${i.detail})` : catalog.t(locale, i.messageId, i.params),
+      message:
+        i.messageId === 'error.field_invalid' && i.detail
+          ? `${catalog.t(locale, i.messageId)} (${i.detail})`
+          : catalog.t(locale, i.messageId, i.params),
     }));
   }
   return body;
@@ -63,7 +71,10 @@ export function errorBody(e: DostupError, catalog: Catalog, locale: Locale): Err
 
 export function sendError(reply: FastifyReply, e: DostupError, catalog: Catalog, locale: Locale) {
   if (e.retryAfter !== undefined) reply.header('retry-after', String(e.retryAfter));
-  return reply.code(e.status).type('application/json; charset=utf-8').send(errorBody(e, catalog, locale));
+  return reply
+    .code(e.status)
+    .type('application/json; charset=utf-8')
+    .send(errorBody(e, catalog, locale));
 }
 
 /**
@@ -100,9 +111,14 @@ export function installErrorHandling(
  * parameter). Hooks don't run for them, so the headers our hooks would add are set here, and the
  * body comes from our handler — never fastify's default, which echoes the path.
  */
-export function frameworkErrorHandler(getHandler: () => ((err: unknown, req: FastifyRequest, reply: FastifyReply) => unknown) | null) {
+export function frameworkErrorHandler(
+  getHandler: () => ((err: unknown, req: FastifyRequest, reply: FastifyReply) => unknown) | null,
+) {
   return (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
-    reply.header('x-content-type-options', 'nosniff').header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
+    reply
+      .header('x-content-type-options', 'nosniff')
+      .header('cache-control', 'no-store')
+      .header('referrer-policy', 'no-referrer');
     const h = getHandler();
     if (h) return h(err, req, reply);
     return reply.code(400).send({ error: { code: 'VALIDATION_FAILED', message: 'Bad request' } });

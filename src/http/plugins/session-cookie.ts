@@ -29,5 +29,10 @@ export function setSessionCookie(reply: FastifyReply, realm: RealmPolicy, token:
 }
 
 export function clearSessionCookie(reply: FastifyReply, realm?: RealmPolicy) {
-  reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'lax', secure: realm?.baseUrl.startsWith('https://') ?? false });
+  reply.clearCookie(SESSION_COOKIE, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: realm?.baseUrl.startsWith('https://') ?? false,
+  });
 }

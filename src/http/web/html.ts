@@ -1,7 +1,14 @@
 // HTML by tagged template: every interpolated value is escaped unless it is already `Html` (the
 // output of another `html` call). So user-controlled text — a login, an e-mail, a realm name —
 // can never become markup, and a view cannot forget to escape.
-const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' };
+const ESC: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+  '`': '&#96;',
+};
 
 export class Html {
   constructor(readonly value: string) {}

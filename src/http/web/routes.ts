@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { DostupError } from '../../core/errors.ts';
 import type { Locale, User } from '../../core/model.ts';
+import { realmTitle } from '../../core/realm/policy.ts';
 import type { RealmPolicy } from '../../core/realm/policy-schema.ts';
 import { type HttpDeps, LANG_COOKIE, localeOf, requestContext } from '../app.ts';
 import { clearSessionCookie, readSessionToken, setSessionCookie } from '../plugins/session-cookie.ts';
@@ -14,7 +15,6 @@ import { accountPage } from './views/account-page.ts';
 import type { PageChrome } from './views/layout.ts';
 import { loginPage } from './views/login-page.ts';
 import { messagePage } from './views/message-page.ts';
-import { realmTitle } from '../../core/realm/policy.ts';
 
 const CSS = readFileSync(new URL('../../../public/dostup.css', import.meta.url), 'utf8');
 const jsFile = new URL('../../../public/dostup.js', import.meta.url);

@@ -135,7 +135,8 @@ describeEachDriver('one-time secrets repository', (getStore, { raw }) => {
     expect(await s.oneTimeSecrets.isUsable(a.id, 'other-realm', 'recovery')).toBe(false);
     expect(await s.oneTimeSecrets.isUsable(a.id, realm, 'sms')).toBe(false);
     expect(await s.oneTimeSecrets.isUsable('not-a-uuid', realm, 'recovery')).toBe(false);
-    for (let i = 0; i < 2; i++) await secrets.verify(s.oneTimeSecrets, { by: { id: a.id }, purpose: 'recovery', secret: wrongFor(a.secret) });
+    for (let i = 0; i < 2; i++)
+      await secrets.verify(s.oneTimeSecrets, { by: { id: a.id }, purpose: 'recovery', secret: wrongFor(a.secret) });
     expect(await s.oneTimeSecrets.isUsable(a.id, realm, 'recovery')).toBe(false);
     const b = await secrets.issue(s.oneTimeSecrets, input);
     expect(await secrets.consume(s.oneTimeSecrets, b.id)).toBe(true);

@@ -95,7 +95,15 @@ export function createOneTimeSecretsRepo(db: Db): OneTimeSecretsRepo {
       const rows = await db
         .select({ id: t.id })
         .from(t)
-        .where(and(eq(t.id, id), eq(t.realm, realm), eq(t.purpose, purpose), isUsable(), sql`${t.attempts} < ${t.maxAttempts}`))
+        .where(
+          and(
+            eq(t.id, id),
+            eq(t.realm, realm),
+            eq(t.purpose, purpose),
+            isUsable(),
+            sql`${t.attempts} < ${t.maxAttempts}`,
+          ),
+        )
         .limit(1);
       return rows.length > 0;
     },

@@ -10,8 +10,8 @@ import { completed, type Outcome, rejected } from '../../outcome.ts';
 import type { PasswordHasher, UsersRepo } from '../../ports.ts';
 import type { RealmPolicy } from '../../realm/policy-schema.ts';
 import type { SessionService } from '../../sessions/session-service.ts';
-import { loginMachine, type LoginState } from './state.ts';
 import { move } from '../machine.ts';
+import { type LoginState, loginMachine } from './state.ts';
 
 export interface LoginServiceDeps extends PasswordLoginDeps {
   users: UsersRepo;

@@ -4,16 +4,16 @@
 // lookup by content or by time. A compare-and-swap on the flow makes a flow processed once even
 // when the in-process schedule and another node's sweep race for it.
 import { randomInt } from 'node:crypto';
-import type { Clock, MailQueue, RateLimiter, Random, Store } from '../../ports.ts';
+import { issueRecoveryMail } from '../../methods/email-code/recovery.ts';
+import type { Clock, MailQueue, Random, RateLimiter, Store } from '../../ports.ts';
+import { realmTitle } from '../../realm/policy.ts';
 import type { RealmPolicy } from '../../realm/policy-schema.ts';
 import type { OneTimeSecrets } from '../../secrets/one-time-secrets.ts';
-import { issueRecoveryMail } from '../../methods/email-code/recovery.ts';
 import { createFlowEngine } from '../engine.ts';
 import { parseState } from '../machine.ts';
 import { canSelfReset, findRecoveryUser } from './identify.ts';
 import { RECOVERY_BUCKETS } from './recovery-service.ts';
 import { type RecoveryData, recoveryData, recoveryMachine } from './state.ts';
-import { realmTitle } from '../../realm/policy.ts';
 
 export interface RecoveryProcessorDeps {
   store: Store;

@@ -3,7 +3,7 @@
 // code and the mail happen in the processor after the response.
 import { DostupError } from '../../errors.ts';
 import type { RequestContext } from '../../model.ts';
-import type { Clock, RateLimiter, Random, Store } from '../../ports.ts';
+import type { Clock, Random, RateLimiter, Store } from '../../ports.ts';
 import type { RealmPolicy } from '../../realm/policy-schema.ts';
 import { createFlowEngine, type LoadedFlow } from '../engine.ts';
 import { canSelfReset, findRecoveryUser, identify, type RecoveryInput } from './identify.ts';

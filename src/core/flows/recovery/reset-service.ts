@@ -7,12 +7,13 @@
 // recent password). Then ONE transaction: code consumed, password changed, other codes void, every
 // session ended, "password changed" mail queued, events written.
 import { DostupError } from '../../errors.ts';
-import { linkMaxAgeSeconds, RECOVERY_PURPOSE } from '../../methods/email-link/recovery.ts';
 import { typedCodeMaxAgeSeconds } from '../../methods/email-code/recovery.ts';
+import { linkMaxAgeSeconds, RECOVERY_PURPOSE } from '../../methods/email-link/recovery.ts';
 import type { RequestContext, UserWithSecret } from '../../model.ts';
 import type { CommonPasswordList } from '../../password/common-passwords.ts';
 import { assertPasswordSize, checkPassword } from '../../password/policy.ts';
-import type { Clock, MailQueue, PasswordHasher, RateLimiter, Random, Repos, Store } from '../../ports.ts';
+import type { Clock, MailQueue, PasswordHasher, Random, RateLimiter, Repos, Store } from '../../ports.ts';
+import { realmTitle } from '../../realm/policy.ts';
 import type { RealmPolicy } from '../../realm/policy-schema.ts';
 import type { OneTimeSecrets } from '../../secrets/one-time-secrets.ts';
 import type { SessionService } from '../../sessions/session-service.ts';
@@ -20,7 +21,6 @@ import { createFlowEngine, type LoadedFlow } from '../engine.ts';
 import { canSelfReset, findRecoveryUser, identify, type RecoveryInput } from './identify.ts';
 import { RECOVERY_BUCKETS } from './recovery-service.ts';
 import { type RecoveryState, recoveryData, recoveryMachine } from './state.ts';
-import { realmTitle } from '../../realm/policy.ts';
 
 export type CodeSource =
   | { link: { secretId: string } }

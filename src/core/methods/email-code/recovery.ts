@@ -3,10 +3,10 @@
 // the link, because typing is the guessable path), and every try is counted before comparing.
 import type { Locale, User } from '../../model.ts';
 import type { MailQueue, Repos } from '../../ports.ts';
+import { realmTitle } from '../../realm/policy.ts';
 import type { RealmPolicy } from '../../realm/policy-schema.ts';
 import type { OneTimeSecrets } from '../../secrets/one-time-secrets.ts';
 import { RECOVERY_PURPOSE, recoveryLink } from '../email-link/recovery.ts';
-import { realmTitle } from '../../realm/policy.ts';
 
 export const typedCodeMaxAgeSeconds = (realm: RealmPolicy) => realm.recovery.code.codeLifetimeMinutes * 60;
 

@@ -100,6 +100,7 @@ export async function createDostup(config: Config, opts: { logger?: Logger; stor
   const onError = (e: unknown) => log.error({ err: e }, 'background task failed');
   const sessions = createSessionService({
     sessions: store.sessions,
+    events: store.events,
     clock: systemClock,
     random: systemRandom,
     cacheMs: config.SESSION_CACHE_MS,

@@ -85,13 +85,14 @@ function fakeRepo() {
   return { repo, rows, lookups: () => lookups };
 }
 
+const noEvents = { append: async () => {}, list: async () => [] };
 const random = { bytes: (n: number) => randomBytes(n), uuid: () => randomUUID() };
 const clock = { now: () => new Date() };
 
 describe('session service', () => {
   it('caches lookups for cacheMs: one database read for many whoami calls', async () => {
     const f = fakeRepo();
-    const s = createSessionService({ sessions: f.repo, clock, random, cacheMs: 60_000 });
+    const s = createSessionService({ sessions: f.repo, events: noEvents, clock, random, cacheMs: 60_000 });
     const { token } = await s.issue(user, policy, false, ctx);
     for (let i = 0; i < 50; i++) expect((await s.authenticate(token))?.user.id).toBe(user.id);
     expect(f.lookups()).toBe(1);
@@ -99,7 +100,7 @@ describe('session service', () => {
 
   it('a revocation on this node takes effect at once, cache or not', async () => {
     const f = fakeRepo();
-    const s = createSessionService({ sessions: f.repo, clock, random, cacheMs: 60_000 });
+    const s = createSessionService({ sessions: f.repo, events: noEvents, clock, random, cacheMs: 60_000 });
     const a = await s.issue(user, policy, false, ctx);
     const b = await s.issue(user, policy, false, ctx);
     await s.authenticate(a.token);
@@ -113,8 +114,8 @@ describe('session service', () => {
 
   it('another node sees a revocation within cacheMs (the stated bound)', async () => {
     const f = fakeRepo();
-    const nodeA = createSessionService({ sessions: f.repo, clock, random, cacheMs: 100 });
-    const nodeB = createSessionService({ sessions: f.repo, clock, random, cacheMs: 100 });
+    const nodeA = createSessionService({ sessions: f.repo, events: noEvents, clock, random, cacheMs: 100 });
+    const nodeB = createSessionService({ sessions: f.repo, events: noEvents, clock, random, cacheMs: 100 });
     const { token } = await nodeA.issue(user, policy, false, ctx);
     expect(await nodeB.authenticate(token)).not.toBeNull();
     await nodeA.revokeToken(token);
@@ -125,13 +126,14 @@ describe('session service', () => {
 
   it('a cached session never outlives its own expiry', async () => {
     const f = fakeRepo();
-    const s = createSessionService({ sessions: f.repo, clock, random, cacheMs: 60_000 });
+    const s = createSessionService({ sessions: f.repo, events: noEvents, clock, random, cacheMs: 60_000 });
     const { token, session } = await s.issue(user, policy, false, ctx);
     await s.authenticate(token);
     const row = f.rows.find((r) => r.id === session.id)!;
     row.expiresAt = new Date(Date.now() - 1);
     const later = createSessionService({
       sessions: f.repo,
+      events: noEvents,
       clock: { now: () => new Date(Date.now() + 25 * 3600_000) },
       random,
       cacheMs: 60_000,
@@ -141,7 +143,7 @@ describe('session service', () => {
 
   it('junk tokens never reach the repository', async () => {
     const f = fakeRepo();
-    const s = createSessionService({ sessions: f.repo, clock, random, cacheMs: 1000 });
+    const s = createSessionService({ sessions: f.repo, events: noEvents, clock, random, cacheMs: 1000 });
     for (const t of [undefined, '', 'x', '../../etc', 'a'.repeat(10_000)]) expect(await s.authenticate(t)).toBeNull();
     expect(f.lookups()).toBe(0);
   });
@@ -165,7 +167,7 @@ describe('session service', () => {
 describe('session cache under concurrency', () => {
   it('concurrent requests for one expired cache entry share one database lookup', async () => {
     const f = fakeRepo();
-    const s = createSessionService({ sessions: f.repo, clock, random, cacheMs: 60_000 });
+    const s = createSessionService({ sessions: f.repo, events: noEvents, clock, random, cacheMs: 60_000 });
     const { token } = await s.issue(user, policy, false, ctx);
     const all = await Promise.all(Array.from({ length: 20 }, () => s.authenticate(token)));
     expect(all.every((x) => x?.user.id === user.id)).toBe(true);
@@ -184,7 +186,7 @@ describe('session cache under concurrency', () => {
         return v;
       },
     };
-    const s = createSessionService({ sessions: slow, clock, random, cacheMs: 60_000 });
+    const s = createSessionService({ sessions: slow, events: noEvents, clock, random, cacheMs: 60_000 });
     const { token, session } = await s.issue(user, policy, false, ctx);
     const inFlight = s.authenticate(token);
     await new Promise((r) => setTimeout(r, 5));

@@ -7,12 +7,14 @@
 // session never outlives its own `expiresAt`/`idleExpiresAt`.
 
 import type { RequestContext, Session, User } from '../model.ts';
-import type { Clock, Random, SessionsRepo, SessionWithUser } from '../ports.ts';
+import type { Clock, EventsRepo, Random, SessionsRepo, SessionWithUser } from '../ports.ts';
 import type { RealmPolicy } from '../realm/policy-schema.ts';
 import { hashSessionToken, isWellFormedToken, newSessionToken } from './tokens.ts';
 
 export interface SessionServiceDeps {
   sessions: SessionsRepo;
+  /** Sign-out and ended sessions are written to the event log here, once for every adapter. */
+  events: EventsRepo;
   clock: Clock;
   random: Random;
   /** How long a cached lookup may be trusted (ms); 0 disables the cache. */
@@ -161,9 +163,48 @@ export function createSessionService(deps: SessionServiceDeps) {
     return deps.sessions.revokeAllForUser(userId, exceptId);
   }
 
+  /** Sign out: end the session behind `token` and log it. null when there was no live session. */
+  async function signOut(token: string | undefined, ctx: Omit<RequestContext, 'locale'>): Promise<Session | null> {
+    const ended = await revokeToken(token);
+    if (ended) {
+      await deps.events.append({
+        realm: ended.realm,
+        kind: 'signout',
+        userId: ended.userId,
+        ip: ctx.ip,
+        userAgent: ctx.userAgent,
+        data: { session: ended.id },
+      });
+    }
+    return ended;
+  }
+
+  /** A signed-in user ends one of their sessions (a lost device); false when it is not theirs or not live. */
+  async function endSession(
+    user: User,
+    sessionId: string,
+    ctx: Omit<RequestContext, 'locale'>,
+    via: string,
+  ): Promise<boolean> {
+    const ok = await revoke(user.id, sessionId);
+    if (ok) {
+      await deps.events.append({
+        realm: user.realm,
+        kind: 'session.revoked',
+        userId: user.id,
+        ip: ctx.ip,
+        userAgent: ctx.userAgent,
+        data: { session: sessionId, via },
+      });
+    }
+    return ok;
+  }
+
   return {
     issue,
     authenticate,
+    signOut,
+    endSession,
     revoke,
     revokeToken,
     revokeAllForUser,

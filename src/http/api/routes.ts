@@ -108,17 +108,9 @@ export function registerApiRoutes(root: FastifyInstance, deps: HttpDeps) {
       },
     },
     async (req, reply) => {
-      const ended = await deps.sessions.revokeToken(readSessionToken(req));
+      const ended = await deps.sessions.signOut(readSessionToken(req), requestContext(req));
       clearSessionCookie(reply);
       if (!ended) throw new DostupError('UNAUTHENTICATED');
-      await deps.store.events.append({
-        realm: ended.realm,
-        kind: 'signout',
-        userId: ended.userId,
-        ip: req.ip,
-        userAgent: requestContext(req).userAgent,
-        data: { session: ended.id },
-      });
       return reply.code(204).send(null);
     },
   );
@@ -153,16 +145,8 @@ export function registerApiRoutes(root: FastifyInstance, deps: HttpDeps) {
     },
     async (req, reply) => {
       const { user } = await authenticated(req);
-      const ok = await deps.sessions.revoke(user.id, req.params.id);
+      const ok = await deps.sessions.endSession(user, req.params.id, requestContext(req), 'api');
       if (!ok) return sendError(reply, new DostupError('SESSION_NOT_FOUND'), deps.catalog, localeOf(req));
-      await deps.store.events.append({
-        realm: user.realm,
-        kind: 'session.revoked',
-        userId: user.id,
-        ip: req.ip,
-        userAgent: requestContext(req).userAgent,
-        data: { session: req.params.id, via: 'api' },
-      });
       return reply.code(204).send(null);
     },
   );

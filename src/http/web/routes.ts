@@ -296,19 +296,8 @@ export function registerWebRoutes(root: FastifyInstance, deps: HttpDeps) {
     { schema: { params: RealmParams, body: CsrfOnly }, preHandler: web.csrfProtection },
     async (req, reply) => {
       const realm = await realmOf(req, req.params.realm);
-      const ended = await deps.sessions.revokeToken(readSessionToken(req));
+      await deps.sessions.signOut(readSessionToken(req), requestContext(req, realm));
       clearSessionCookie(reply, realm);
-      if (ended) {
-        const ctx = requestContext(req, realm);
-        await deps.store.events.append({
-          realm: realm.name,
-          kind: 'signout',
-          userId: ended.userId,
-          ip: ctx.ip,
-          userAgent: ctx.userAgent,
-          data: { session: ended.id },
-        });
-      }
       return reply.redirect(`/r/${realm.name}/login?notice=signed_out`, 303);
     },
   );
@@ -326,17 +315,8 @@ export function registerWebRoutes(root: FastifyInstance, deps: HttpDeps) {
       const realm = await realmOf(req, req.params.realm);
       const found = await signedIn(req, realm);
       if (!found) return reply.redirect(`/r/${realm.name}/login`, 303);
-      const ok = await deps.sessions.revoke(found.user.id, req.params.id);
+      const ok = await deps.sessions.endSession(found.user, req.params.id, requestContext(req, realm), 'page');
       if (!ok) throw new DostupError('SESSION_NOT_FOUND');
-      const ctx = requestContext(req, realm);
-      await deps.store.events.append({
-        realm: realm.name,
-        kind: 'session.revoked',
-        userId: found.user.id,
-        ip: ctx.ip,
-        userAgent: ctx.userAgent,
-        data: { session: req.params.id, via: 'page' },
-      });
       if (req.params.id === found.session.id) {
         clearSessionCookie(reply, realm);
         return reply.redirect(`/r/${realm.name}/login?notice=session_ended`, 303);

@@ -66,6 +66,11 @@ export interface UsersRepo {
   count(realm: string): Promise<number>;
   /** Replace the hash and push the old one into the history, keeping at most `keepHistory` entries. */
   setPasswordHash(userId: string, hash: string, keepHistory: number): Promise<void>;
+  /**
+   * Replace the hash of the SAME password with one made with current parameters, only if it is still
+   * `oldHash`; the history is untouched. False when the password changed meanwhile.
+   */
+  rehash(userId: string, oldHash: string, newHash: string): Promise<boolean>;
   /** Most recent first, at most `limit`. The current hash is not part of the history. */
   passwordHistory(userId: string, limit: number): Promise<string[]>;
   setStatus(userId: string, status: UserStatus): Promise<void>;

@@ -160,6 +160,22 @@ describeEachDriver('users repository', (getStore) => {
     expect(page1.every((u) => !('passwordHash' in u))).toBe(true);
   });
 
+  it('rehash swaps the hash only while it is still the old one, and leaves the history alone', async () => {
+    const s = getStore();
+    const realm = await makeRealm(s);
+    const u = await s.users.create(newUser(realm, { passwordHash: 'h1' }));
+    await s.users.setPasswordHash(u.id, 'h2', 3);
+    expect(await s.users.passwordHistory(u.id, 10)).toEqual(['h1']);
+    expect(await s.users.rehash(u.id, 'h2', 'h2-stronger')).toBe(true);
+    expect((await s.users.getWithSecret(realm, u.id))?.passwordHash).toBe('h2-stronger');
+    expect(await s.users.passwordHistory(u.id, 10)).toEqual(['h1']);
+    // The password changed meanwhile (e.g. a reset): a late re-hash of the old one must not win.
+    await s.users.setPasswordHash(u.id, 'h3', 3);
+    expect(await s.users.rehash(u.id, 'h2-stronger', 'h2-late')).toBe(false);
+    expect((await s.users.getWithSecret(realm, u.id))?.passwordHash).toBe('h3');
+    expect(await s.users.rehash('not-a-uuid', 'x', 'y')).toBe(false);
+  });
+
   it('setPasswordHash pushes the old hash into the history and trims it to keepHistory', async () => {
     const s = getStore();
     const realm = await makeRealm(s);

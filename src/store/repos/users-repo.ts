@@ -156,6 +156,18 @@ export function createUsersRepo(db: Db): UsersRepo {
       });
     },
 
+    async rehash(userId: string, oldHash: string, newHash: string): Promise<boolean> {
+      if (!isUuid(userId)) return false;
+      // Compare-and-swap on the old hash: a password changed in the meantime (a reset finishing while
+      // this sign-in's re-hash ran) must win; and the history is left alone (same password).
+      const rows = await db
+        .update(users)
+        .set({ passwordHash: newHash, updatedAt: sql`now()` })
+        .where(and(eq(users.id, userId), eq(users.passwordHash, oldHash)))
+        .returning({ id: users.id });
+      return rows.length > 0;
+    },
+
     async passwordHistory(userId: string, limit: number): Promise<string[]> {
       if (!isUuid(userId) || limit <= 0) return [];
       const rows = await db

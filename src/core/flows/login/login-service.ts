@@ -3,7 +3,6 @@
 // sign-in page must not cost a database write, or bots could fill the table). When a realm adds a
 // step after the password (consent, second factor), the flow is persisted through the flow engine
 // and the response says `continue`.
-import type { DostupError } from '../../errors.ts';
 import { type PasswordLoginDeps, type PasswordLoginInput, verifyPasswordLogin } from '../../methods/password/login.ts';
 import type { RequestContext, Session, User } from '../../model.ts';
 import { completed, type Outcome, rejected } from '../../outcome.ts';
@@ -17,7 +16,7 @@ export interface LoginServiceDeps extends PasswordLoginDeps {
   users: UsersRepo;
   hasher: PasswordHasher;
   sessions: SessionService;
-  /** Hash retention for rehashing: history is not touched by a rehash. */
+  /** Where failures of background work (the re-hash after a sign-in) are reported. */
   onError?: (e: unknown) => void;
 }
 
@@ -42,15 +41,15 @@ export function createLoginService(deps: LoginServiceDeps) {
     const res = await verifyPasswordLogin(deps, realm, input, ctx);
     if (!res.ok) {
       state = move(loginMachine, state, 'awaiting_credentials');
-      return { ...rejected(res.error as DostupError), userId: res.userId };
+      return { ...rejected(res.error), userId: res.userId };
     }
-    const { passwordHash: _secret, ...user } = res.user;
-    if (res.needsRehash) {
+    const { passwordHash, ...user } = res.user;
+    if (res.needsRehash && passwordHash) {
       // Parameters were raised (or the hash was imported from a legacy system): upgrade it now,
       // while we have the plaintext. Failure here must not fail the sign-in.
       deps.hasher
         .hash(input.password)
-        .then((h) => deps.users.setPasswordHash(user.id, h, realm.password.historySize))
+        .then((h) => deps.users.rehash(user.id, passwordHash, h))
         .catch((e) => deps.onError?.(e));
     }
     state = move(loginMachine, state, 'completed');

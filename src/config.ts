@@ -26,6 +26,25 @@ export const ConfigSchema = z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
       .optional(),
+    /**
+     * shared_buffers of the embedded database. PGlite makes all of it resident at start; the
+     * default keeps an idle server small. Raise it (e.g. 128MB) for a large embedded user base.
+     */
+    PGLITE_SHARED_BUFFERS: z
+      .string()
+      .regex(/^[1-9][0-9]{0,5}(kB|MB|GB)$/, 'must be a size like 16MB, 512kB or 1GB')
+      .default('16MB'),
+    /**
+     * Nice steps below the event loop for every other thread (password hashing, V8 helpers) on
+     * Linux, so hashing can't starve request handling; 0 leaves priorities alone.
+     */
+    HELPER_THREAD_NICE: intFrom(0, 19).default(5),
+    /**
+     * Refuse use of the store itself inside one of its transactions (a deadlock on PGlite). A
+     * developer's guard with a cost on Node 20 (process-wide promise hooks): on under NODE_ENV=test
+     * (every test run), off otherwise unless set to 1.
+     */
+    STORE_CHECK_NESTED_USE: z.enum(['0', '1']).optional(),
     /** Pool size per node for PostgreSQL. */
     DATABASE_POOL_MAX: intFrom(1, 200).default(10),
     /** redis://… moves rate-limit counters (and session revocation news) to Redis, for several nodes. */
@@ -76,6 +95,10 @@ export const ConfigSchema = z
     RATE_RECOVERY_VERIFY_PER_IP: intFrom(1, 1000000).default(60),
     /** How long a node may keep trusting a cached session (ms): the bound on cross-node revocation. */
     SESSION_CACHE_MS: intFrom(0, 60000).default(2000),
+    /** Between housekeeping rounds (expired sessions, flows, codes; old mail), seconds; 0 = never. */
+    HOUSEKEEPING_INTERVAL_S: intFrom(0, 86400).default(3600),
+    /** How long sent and abandoned mail stays in the outbox, days. */
+    OUTBOX_KEEP_DAYS: intFrom(1, 3650).default(7),
     /** Trust X-Forwarded-For from a reverse proxy (only behind one you run). */
     TRUST_PROXY: bool.default(false),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -113,7 +136,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!res.success) {
     throw new ConfigError(res.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`));
   }
-  return { ...res.data, DOSTUP_DATA_DIR: path.resolve(res.data.DOSTUP_DATA_DIR) };
+  return {
+    ...res.data,
+    DOSTUP_DATA_DIR: path.resolve(res.data.DOSTUP_DATA_DIR),
+    STORE_CHECK_NESTED_USE: res.data.STORE_CHECK_NESTED_USE ?? (env.NODE_ENV === 'test' ? '1' : '0'),
+  };
 }
 
 export function publicUrl(cfg: Config): string {

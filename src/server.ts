@@ -4,7 +4,6 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import { type Config, insecureSettings, publicUrl } from './config.ts';
 import { createLoginService } from './core/flows/login/login-service.ts';
@@ -15,6 +14,7 @@ import {
   type RecoveryService,
 } from './core/flows/recovery/recovery-service.ts';
 import { createResetService, type ResetService } from './core/flows/recovery/reset-service.ts';
+import { createHousekeeping, type Housekeeping } from './core/housekeeping.ts';
 import { type Catalog, loadCatalog } from './core/i18n/catalog.ts';
 import { SIGNIN_BUCKETS } from './core/methods/password/login.ts';
 import { createArgon2Hasher } from './core/password/argon2-hasher.ts';
@@ -26,7 +26,7 @@ import { createKeyRing, type KeyRing } from './core/secrets/key-ring.ts';
 import { createOneTimeSecrets } from './core/secrets/one-time-secrets.ts';
 import { createSessionService, type SessionService } from './core/sessions/session-service.ts';
 import { createUserService, type UserService } from './core/users/user-service.ts';
-import { enqueueMail } from './delivery/enqueue.ts';
+import { enqueueMail, enqueueMails } from './delivery/enqueue.ts';
 import { createOutboxWorker, type OutboxWorker } from './delivery/outbox-worker.ts';
 import { devMailboxTransport, smtpTransport } from './delivery/transports.ts';
 import { buildHttpApp } from './http/app.ts';
@@ -46,6 +46,7 @@ export interface Dostup {
   recovery: RecoveryService;
   reset: ResetService;
   processor: RecoveryProcessor;
+  housekeeping: Housekeeping;
   outbox: OutboxWorker;
   mail: MailQueue;
   ring: KeyRing;
@@ -71,10 +72,13 @@ export async function createDostup(config: Config, opts: { logger?: Logger; stor
         ? { databaseUrl: config.DATABASE_URL }
         : { dataDir: path.join(config.DOSTUP_DATA_DIR, 'pglite') }),
       poolMax: config.DATABASE_POOL_MAX,
+      pgliteSharedBuffers: config.PGLITE_SHARED_BUFFERS,
+      checkNestedUse: config.STORE_CHECK_NESTED_USE === '1',
       log: (m) => log.info(m),
     }));
+  // Imported only when configured: an unused Redis client would be resident memory for nothing.
   const redis = config.REDIS_URL
-    ? new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1 })
+    ? new (await import('ioredis')).Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1 })
     : undefined;
   redis?.on('error', (e) => log.warn({ err: e.message }, 'redis error'));
 
@@ -115,15 +119,31 @@ export async function createDostup(config: Config, opts: { logger?: Logger; stor
   const transport = config.SMTP_URL
     ? smtpTransport(config.SMTP_URL)
     : devMailboxTransport(store.devMailbox, log, { baseUrl: publicUrl(config) });
-  const outbox = createOutboxWorker({ store, transport, ring, catalog, realms, from: config.MAIL_FROM, log });
+  const outbox = createOutboxWorker({
+    store,
+    transport,
+    ring,
+    catalog,
+    realms,
+    from: config.MAIL_FROM,
+    log,
+    // Over SMTP a round's mails go out on parallel connections: a few at a time. Into the dev
+    // mailbox a round is one INSERT, so a bigger round costs little more than a small one.
+    batchSize: config.SMTP_URL ? 10 : 50,
+  });
   const mail: MailQueue = {
     enqueue: (tx, m) => enqueueMail(tx, ring, { ...m, id: systemRandom.uuid() }),
+    enqueueMany: (tx, ms) =>
+      enqueueMails(
+        tx,
+        ring,
+        ms.map((m) => ({ ...m, id: systemRandom.uuid() })),
+      ),
     kick: () => outbox.kick(),
   };
   const processor = createRecoveryProcessor({
     store,
     clock: systemClock,
-    random: systemRandom,
     limiter,
     secrets,
     mail,
@@ -149,6 +169,15 @@ export async function createDostup(config: Config, opts: { logger?: Logger; stor
     sessions,
   });
 
+  const housekeeping = createHousekeeping({
+    store,
+    clock: systemClock,
+    outboxKeepDays: config.OUTBOX_KEEP_DAYS,
+    intervalMs: config.HOUSEKEEPING_INTERVAL_S * 1000,
+    onError,
+    onRound: (deleted) => log.info({ deleted }, 'housekeeping: old rows deleted'),
+  });
+
   const { token, generated, file } = resolveAdminToken(config);
   let app: FastifyInstance | null = null;
 
@@ -168,9 +197,11 @@ export async function createDostup(config: Config, opts: { logger?: Logger; stor
     outbox,
     mail,
     ring,
+    housekeeping,
     startBackground() {
       outbox.start();
       processor.start();
+      housekeeping.start();
     },
     generatedAdminToken: generated ? token : null,
     adminTokenFile: file,
@@ -194,6 +225,7 @@ export async function createDostup(config: Config, opts: { logger?: Logger; stor
       await app?.close();
       await processor.stop();
       await outbox.stop();
+      await housekeeping.stop();
       redis?.disconnect();
       await store.close();
     },

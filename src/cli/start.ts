@@ -3,6 +3,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Config, publicUrl } from '../config.ts';
+import { deprioritizeHelperThreads } from '../infra/thread-priority.ts';
 import { createDostup, prepareForServing } from '../server.ts';
 import { LOCK_FILE } from './admin-client.ts';
 
@@ -17,6 +18,11 @@ export async function startServer(config: Config) {
   const url = publicUrl({ ...config, PORT: port });
   const { warnings, createdRealm } = await prepareForServing(d, url);
   for (const w of warnings) d.log.warn(`insecure: ${w}`);
+  // Password hashing must not starve the event loop (see thread-priority.ts).
+  if (config.HELPER_THREAD_NICE > 0) {
+    const lowered = await deprioritizeHelperThreads(config.HELPER_THREAD_NICE);
+    d.log.info(`${lowered} helper threads run ${config.HELPER_THREAD_NICE} nice steps below the event loop`);
+  }
   d.startBackground();
   const lock = path.join(config.DOSTUP_DATA_DIR, LOCK_FILE);
   if (!config.DATABASE_URL)

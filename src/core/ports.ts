@@ -62,6 +62,12 @@ export interface UsersRepo {
   getWithSecret(realm: string, id: string): Promise<UserWithSecret | null>;
   /** Lookup by a normalized key for sign-in; returns the hash too. */
   findForSignIn(realm: string, by: 'login' | 'email' | 'phone', key: string): Promise<UserWithSecret | null>;
+  /** findForSignIn for several keys in one statement: found users by key (unknown keys are absent). */
+  findManyForSignIn(
+    realm: string,
+    by: 'login' | 'email' | 'phone',
+    keys: string[],
+  ): Promise<Map<string, UserWithSecret>>;
   list(realm: string, opts: { limit: number; offset: number }): Promise<User[]>;
   count(realm: string): Promise<number>;
   /** Replace the hash and push the old one into the history, keeping at most `keepHistory` entries. */
@@ -95,6 +101,11 @@ export interface SessionWithUser {
 
 export interface SessionsRepo {
   create(s: NewSession): Promise<Session>;
+  /**
+   * Insert the session and append `event` in one statement (both rows or neither). The event's
+   * `data` gets `session`: the new session's id.
+   */
+  createWithEvent(s: NewSession, event: NewEvent): Promise<Session>;
   /** A live session (not revoked, not expired by the database clock) with its user. */
   findLiveByTokenHash(tokenHash: Buffer): Promise<SessionWithUser | null>;
   /** Slide the idle expiry; called at most once a minute per session. */
@@ -121,6 +132,8 @@ export interface NewEvent {
 
 export interface EventsRepo {
   append(e: NewEvent): Promise<void>;
+  /** Several in one statement, logged in this order. */
+  appendMany(es: NewEvent[]): Promise<void>;
   /** Newest first. */
   list(opts: {
     realm?: string;
@@ -160,10 +173,21 @@ export interface NewFlow {
 
 export interface FlowsRepo {
   create(f: NewFlow): Promise<FlowRecord>;
+  /** Several in one statement; the records in the order given. */
+  createMany(fs: NewFlow[]): Promise<FlowRecord[]>;
   /** The flow, or null when unknown. Expiry is the caller's decision (`expired` is computed by the DB clock). */
   get(id: string): Promise<(FlowRecord & { expired: boolean }) | null>;
+  /** get() for several ids in one statement; unknown ids are simply missing from the answer. */
+  getMany(ids: string[]): Promise<(FlowRecord & { expired: boolean })[]>;
   /** Compare-and-swap on `version`; returns the new record, or null when someone else changed it first. */
   update(id: string, expectedVersion: number, state: string, data: Record<string, unknown>): Promise<FlowRecord | null>;
+  /**
+   * update() for several flows in one statement, each under its own compare-and-swap: returns the
+   * ids that moved (the others were changed by someone else first).
+   */
+  updateMany(
+    changes: { id: string; expectedVersion: number; state: string; data: Record<string, unknown> }[],
+  ): Promise<Set<string>>;
   /** Live flows of `kind` sitting in `state` for at least `olderThanSeconds` (work a crashed node left behind). */
   listStale(kind: string, state: string, olderThanSeconds: number, limit: number): Promise<FlowRecord[]>;
   deleteExpired(before: Date): Promise<number>;
@@ -206,8 +230,11 @@ export interface OneTimeSecretRecord {
 }
 
 export interface OneTimeSecretsRepo {
-  /** Inserts the secret and, in the same statement sequence, invalidates older unused ones of the same user + purpose. */
-  issue(s: NewOneTimeSecret): Promise<OneTimeSecretRecord>;
+  /**
+   * Inserts the secrets and, in the same statement sequence, invalidates older unused ones of the same
+   * user + purpose — as if one after the other in the order given (a later one replaces an earlier one).
+   */
+  issueMany(ss: NewOneTimeSecret[]): Promise<OneTimeSecretRecord[]>;
   /**
    * Raise the attempt counter BEFORE any comparison and return the row as it is after the raise —
    * only while it is usable (unused, not invalidated, not expired by the DB clock, attempts not exhausted
@@ -260,13 +287,20 @@ export interface OutboxMessage extends Omit<NewOutboxMessage, 'payload'> {
 
 export interface OutboxRepo {
   enqueue(m: NewOutboxMessage): Promise<void>;
+  /** Several in one statement. */
+  enqueueMany(ms: NewOutboxMessage[]): Promise<void>;
   /**
    * Claim up to `limit` due messages with FOR UPDATE SKIP LOCKED: status → sending, attempts + 1,
    * locked_until = now() + leaseSeconds. A message whose lease ran out (a node died mid-send) is due again.
    */
   claim(limit: number, leaseSeconds: number): Promise<OutboxMessage[]>;
-  /** Delivered: status sent, payload wiped. Only if still leased by this claim (attempts matches). */
-  markSent(id: string, attempts: number): Promise<void>;
+  /** Delete sent and abandoned messages finished (sent, or last tried) before `before`; how many. */
+  deleteFinished(before: Date): Promise<number>;
+  /**
+   * Delivered (a worker's round, one statement): status sent, payload wiped — each row only if still
+   * leased by its claim (attempts matches).
+   */
+  markSentMany(claims: { id: string; attempts: number }[]): Promise<void>;
   /** Failed: back to queued at `retryAt`, or abandoned when `abandon`. Payload wiped when abandoned. */
   markFailed(id: string, attempts: number, error: string, retryAt: Date | null): Promise<void>;
   get(id: string): Promise<OutboxMessage | null>;
@@ -289,11 +323,15 @@ export type NewDevMail = Omit<DevMail, 'id' | 'createdAt'>;
 
 export interface DevMailboxRepo {
   add(m: NewDevMail): Promise<DevMail>;
+  /** Several in one statement, in this order (latestFor sees the last one as the newest); their ids. */
+  addMany(mails: NewDevMail[]): Promise<{ id: string }[]>;
   /** Newest first. */
   list(limit: number): Promise<DevMail[]>;
   get(id: string): Promise<DevMail | null>;
   /** The newest mail to `recipient` (compared case-insensitively), or null. */
   latestFor(recipient: string): Promise<DevMail | null>;
+  /** Delete mail stored before `before`; how many. */
+  deleteOlderThan(before: Date): Promise<number>;
 }
 
 export interface MailToQueue {
@@ -309,6 +347,8 @@ export interface MailToQueue {
 /** The core's view of the outbox: queue inside the state change's transaction, then nudge the worker. */
 export interface MailQueue {
   enqueue(tx: Repos, m: MailToQueue): Promise<void>;
+  /** Several in one statement, in the same transaction. */
+  enqueueMany(tx: Repos, ms: MailToQueue[]): Promise<void>;
   /** Run a delivery round soon (call after the transaction committed). */
   kick(): void;
 }

@@ -3,7 +3,7 @@
 // about a change that rolled back, nor a change whose mail was lost. Delivery happens later, in the
 // outbox worker — no request waits on a mail server.
 import type { Locale } from '../core/model.ts';
-import type { OutboxChannel, Repos } from '../core/ports.ts';
+import type { NewOutboxMessage, OutboxChannel, Repos } from '../core/ports.ts';
 import type { KeyRing } from '../core/secrets/key-ring.ts';
 import { MAIL_TEMPLATES } from './mail-templates.ts';
 import { sealPayload } from './payload-crypto.ts';
@@ -29,13 +29,13 @@ export function payloadContext(m: { id: string; channel: OutboxChannel; recipien
   return JSON.stringify(['outbox', m.id, m.channel, m.recipient, m.template]);
 }
 
-export async function enqueueMail(tx: Pick<Repos, 'outbox'>, ring: KeyRing, m: MailToEnqueue): Promise<void> {
+function outboxRow(ring: KeyRing, m: MailToEnqueue): NewOutboxMessage {
   // A misspelt template is a programming error: fail the transaction now rather than have the
   // worker abandon the mail later, when nobody is looking.
   if (!(MAIL_TEMPLATES as readonly string[]).includes(m.template))
     throw new Error(`unknown mail template ${m.template}`);
   const channel: OutboxChannel = 'email';
-  await tx.outbox.enqueue({
+  return {
     id: m.id,
     realm: m.realm,
     channel,
@@ -43,5 +43,13 @@ export async function enqueueMail(tx: Pick<Repos, 'outbox'>, ring: KeyRing, m: M
     template: m.template,
     locale: m.locale,
     payload: sealPayload(ring, m.params, payloadContext({ ...m, channel })),
-  });
+  };
+}
+
+export async function enqueueMail(tx: Pick<Repos, 'outbox'>, ring: KeyRing, m: MailToEnqueue): Promise<void> {
+  await tx.outbox.enqueue(outboxRow(ring, m));
+}
+
+export async function enqueueMails(tx: Pick<Repos, 'outbox'>, ring: KeyRing, ms: MailToEnqueue[]): Promise<void> {
+  await tx.outbox.enqueueMany(ms.map((m) => outboxRow(ring, m)));
 }

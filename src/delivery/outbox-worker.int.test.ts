@@ -176,7 +176,7 @@ describeEachDriver('outbox worker with a real SMTP server', (getStore, { raw }) 
     // The first node loses its database right after the SMTP server took the mail.
     const dying = {
       ...store,
-      outbox: { ...store.outbox, markSent: () => Promise.reject(new Error('connection lost')) },
+      outbox: { ...store.outbox, markSentMany: () => Promise.reject(new Error('connection lost')) },
     };
     const first = worker(smtpTransport(`smtp://127.0.0.1:${smtp.port}`), { store: dying, leaseSeconds: 1 });
     const id = await enqueue(store, 'dup@example.test');
@@ -198,7 +198,7 @@ describeEachDriver('outbox worker with a real SMTP server', (getStore, { raw }) 
     const smtp = await sink();
     const dying = {
       ...store,
-      outbox: { ...store.outbox, markSent: () => Promise.reject(new Error('connection lost')) },
+      outbox: { ...store.outbox, markSentMany: () => Promise.reject(new Error('connection lost')) },
     };
     const first = worker(smtpTransport(`smtp://127.0.0.1:${smtp.port}`), {
       store: dying,

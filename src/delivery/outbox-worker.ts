@@ -107,7 +107,8 @@ export function createOutboxWorker(deps: OutboxWorkerDeps): OutboxWorker {
     else log.warn({ ...fields, retryAt: retryAt?.toISOString() }, 'outbox: delivery failed, will retry');
   }
 
-  async function deliver(m: OutboxMessage, abortAt: number): Promise<void> {
+  /** True when the transport accepted it; a failure is recorded here. */
+  async function deliver(m: OutboxMessage, abortAt: number): Promise<boolean> {
     try {
       // Past the limit already: a row whose lease keeps running out (its send crashes the node?)
       // must not loop forever.
@@ -122,26 +123,34 @@ export function createOutboxWorker(deps: OutboxWorkerDeps): OutboxWorker {
         { id: m.id, realm: m.realm, from, to: m.recipient, messageId: messageIdFor(m.id), ...mail },
         { signal },
       );
+      return true;
     } catch (e) {
       await fail(m, e);
-      return;
+      return false;
     }
-    // If this write fails (the database just went away) the row stays `sending` and is sent again
-    // after its lease — the one duplicate the header comment describes.
-    await store.outbox.markSent(m.id, m.attempts);
   }
 
   async function doRound(): Promise<number> {
     const claimedAt = Date.now();
     const claimed = await store.outbox.claim(batchSize, leaseSeconds);
     const abortAt = claimedAt + leaseSeconds * 1000 - leaseMarginMs;
-    await Promise.all(
+    const sent = await Promise.all(
       claimed.map((m) =>
-        deliver(m, abortAt).catch((e: unknown) =>
-          log.error({ id: m.id, error: describe(e) }, 'outbox: could not record the outcome'),
-        ),
+        deliver(m, abortAt).catch((e: unknown) => {
+          log.error({ id: m.id, error: describe(e) }, 'outbox: could not record the outcome');
+          return false;
+        }),
       ),
     );
+    // One write marks the whole round sent. If it fails (the database just went away) the rows stay
+    // `sending` and are sent again after their lease — the duplicate the header comment describes
+    // (still at most one extra copy of each per crash; every send of a round ends before its lease).
+    const done = claimed.filter((_, i) => sent[i]).map((m) => ({ id: m.id, attempts: m.attempts }));
+    await store.outbox
+      .markSentMany(done)
+      .catch((e: unknown) =>
+        log.error({ ids: done.map((d) => d.id), error: describe(e) }, 'outbox: could not record the outcome'),
+      );
     return claimed.length;
   }
 

@@ -1,7 +1,7 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { DevMail, DevMailboxRepo, NewDevMail } from '../core/ports.ts';
+import type { DevMailboxRepo, NewDevMail } from '../core/ports.ts';
 import {
   type DeliveryLog,
   devMailboxTransport,
@@ -91,9 +91,9 @@ describe('dev mailbox transport', () => {
   it('stores the mail and logs a summary with its links and where to read it', async () => {
     const added: NewDevMail[] = [];
     const repo = {
-      add: async (m: NewDevMail): Promise<DevMail> => {
-        added.push(m);
-        return { ...m, id: 'a0000000-0000-4000-8000-000000000001', createdAt: new Date() };
+      addMany: async (ms: NewDevMail[]): Promise<{ id: string }[]> => {
+        added.push(...ms);
+        return ms.map(() => ({ id: 'a0000000-0000-4000-8000-000000000001' }));
       },
     } as unknown as DevMailboxRepo;
     const lines: { fields: object; msg: string }[] = [];

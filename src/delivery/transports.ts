@@ -1,7 +1,8 @@
 // Where rendered mail goes: a real SMTP server (nodemailer), or — when none is configured — the
 // development mailbox in the database. The worker only knows the MailTransport interface.
-import nodemailer, { type Transporter } from 'nodemailer';
-import type { DevMailboxRepo } from '../core/ports.ts';
+import type { Transporter } from 'nodemailer';
+import { createBatcher } from '../core/batching.ts';
+import type { DevMailboxRepo, NewDevMail } from '../core/ports.ts';
 
 /** The log the delivery code writes to (pino's argument order, so a pino logger fits as is). */
 export interface DeliveryLog {
@@ -87,6 +88,17 @@ export function nodemailerTransport(mailer: Transporter): MailTransport {
  * attempt (connect 10 s, greeting 10 s, 20 s of silence) well inside the worker's lease.
  */
 export function smtpTransport(url: string): MailTransport {
+  // nodemailer is loaded with the first mail, not at start: a node that never mails (the embedded
+  // default uses the dev mailbox) doesn't keep it in memory.
+  let inner: Promise<MailTransport> | null = null;
+  const load = () => (inner ??= import('nodemailer').then(({ default: nodemailer }) => smtpOver(nodemailer, url)));
+  return {
+    send: async (msg, opts) => (await load()).send(msg, opts),
+    close: () => void inner?.then((t) => t.close?.()),
+  };
+}
+
+function smtpOver(nodemailer: typeof import('nodemailer').default, url: string): MailTransport {
   return nodemailerTransport(
     nodemailer.createTransport({
       url,
@@ -110,9 +122,11 @@ export function devMailboxTransport(
   log: DeliveryLog,
   opts: { baseUrl?: string } = {},
 ): MailTransport {
+  // A worker's round sends its mails concurrently: they are stored with one INSERT.
+  const add = createBatcher((mails: NewDevMail[]) => repo.addMany(mails));
   return {
     async send(msg) {
-      const stored = await repo.add({
+      const stored = await add({
         outboxId: msg.id,
         realm: msg.realm ?? null,
         recipient: msg.to,

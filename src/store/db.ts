@@ -1,6 +1,6 @@
 // Shared plumbing for the repositories: the database handle type both drivers satisfy, and the
 // error hygiene every repository call goes through.
-import type { SQL } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { DostupError } from '../core/errors.ts';
 
@@ -15,6 +15,15 @@ export type Db = PgDatabase<PgQueryResultHKT, any>;
 export async function queryRows<T>(db: Db, query: SQL): Promise<T[]> {
   const result = (await db.execute(query)) as unknown as { rows: T[] };
   return result.rows;
+}
+
+/** Run a DELETE (without RETURNING) and answer how many rows it removed, the same on both drivers. */
+export async function countDeleted(db: Db, deleteStatement: SQL): Promise<number> {
+  const [row] = await queryRows<{ n: number }>(
+    db,
+    sql`with gone as (${deleteStatement} returning 1) select count(*)::int as n from gone`,
+  );
+  return Number(row?.n ?? 0);
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -2,11 +2,7 @@
 // applies pending migrations, and hands out repositories. Nothing here is a module singleton: every
 // call returns its own store, so tests and several realms' processes never share hidden state.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
-import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import pg from 'pg';
 import type { Repos, Store } from '../core/ports.ts';
 import { createRepos } from './create-repos.ts';
 import { type Db, toStoreError, wrapRepo } from './db.ts';
@@ -20,6 +16,18 @@ export interface OpenStoreOptions {
   log?: (msg: string) => void;
   /** Pool size on PostgreSQL (default 10). */
   poolMax?: number;
+  /**
+   * PGlite's shared_buffers (PostgreSQL syntax, e.g. "16MB"). PGlite touches all of it at start, so
+   * it is resident memory from the first second; the embedded default keeps it small (its tables
+   * are small and the OS page cache still holds the data files). Ignored on PostgreSQL.
+   */
+  pgliteSharedBuffers?: string;
+  /**
+   * Refuse use of the store itself inside store.transaction() (default on). It needs an
+   * AsyncLocalStorage, which on Node 20 switches promise hooks on for the whole process — a few
+   * percent on the hottest paths — so a production server may leave it to the tests.
+   */
+  checkNestedUse?: boolean;
 }
 
 /** Plain SQL on the driver's own client, bypassing the repositories. */
@@ -44,7 +52,10 @@ function describeUrl(url: string): string {
 }
 
 async function openDriver(opts: OpenStoreOptions, log: (msg: string) => void): Promise<Driver> {
+  // Each driver is imported only when chosen: the other one's modules would be resident memory for nothing.
   if (opts.databaseUrl) {
+    const { default: pg } = await import('pg');
+    const { drizzle: drizzlePg } = await import('drizzle-orm/node-postgres');
     const pool = new pg.Pool({
       connectionString: opts.databaseUrl,
       max: opts.poolMax ?? 10,
@@ -61,7 +72,11 @@ async function openDriver(opts: OpenStoreOptions, log: (msg: string) => void): P
       close: () => pool.end(),
     };
   }
-  const client = await PGlite.create(opts.dataDir ?? 'memory://');
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { drizzle: drizzlePglite } = await import('drizzle-orm/pglite');
+  const client = await PGlite.create(opts.dataDir ?? 'memory://', {
+    postgresqlconf: [`shared_buffers=${opts.pgliteSharedBuffers ?? '16MB'}`],
+  });
   log(`store: PGlite ${opts.dataDir ? `in ${opts.dataDir}` : 'in memory'}`);
   return {
     kind: 'pglite',
@@ -89,7 +104,7 @@ export async function openStoreWithRaw(opts: OpenStoreOptions = {}): Promise<{ s
     await driver.close().catch(() => {});
     throw toStoreError(e);
   }
-  return { store: buildStore(driver), raw: driver.raw };
+  return { store: buildStore(driver, opts.checkNestedUse ?? true), raw: driver.raw };
 }
 
 /** For `dostup migrate`: apply pending migrations and close. Returns the ids applied. */
@@ -109,13 +124,13 @@ const NESTED_USE =
   'store: the store itself was used inside store.transaction(); use the repositories passed to the callback ' +
   '(on PGlite this would wait for the transaction forever, on PostgreSQL it would escape the transaction)';
 
-function buildStore(driver: Driver): Store {
+function buildStore(driver: Driver, checkNestedUse: boolean): Store {
   // Marks code running inside one of THIS store's transactions. PGlite is one connection: a query
   // on the root store from inside a transaction waits for that transaction to end — a deadlock.
   // Refusing it loudly on both drivers keeps code tested on PGlite correct on PostgreSQL.
-  const inTx = new AsyncLocalStorage<{ open: boolean }>();
+  const inTx = checkNestedUse ? new AsyncLocalStorage<{ open: boolean }>() : null;
   const guard = () => {
-    if (inTx.getStore()?.open) throw new Error(NESTED_USE);
+    if (inTx?.getStore()?.open) throw new Error(NESTED_USE);
   };
   const noGuard = () => {};
   // Every repository, whatever its kind, gets the same guard and error hygiene.
@@ -139,7 +154,8 @@ function buildStore(driver: Driver): Store {
         return await driver.db.transaction(async (tx) => {
           const marker = { open: true };
           try {
-            return await inTx.run(marker, () => fn(wrapAll(createRepos(tx), noGuard)));
+            const repos = wrapAll(createRepos(tx), noGuard);
+            return await (inTx ? inTx.run(marker, () => fn(repos)) : fn(repos));
           } finally {
             // Work the callback left running after it returned is no longer "inside".
             marker.open = false;

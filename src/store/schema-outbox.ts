@@ -1,7 +1,7 @@
-// Drizzle definitions of migrations/0003_outbox.sql (outbox + dev mailbox), kept apart from schema.ts
+// Drizzle definitions of migrations/0003_outbox.sql and 0004_mail_order.sql (outbox + dev mailbox), kept apart from schema.ts
 // so the delivery tables can evolve without touching the account tables. As in schema.ts, the SQL
 // file is the source of truth: checks and indexes live there.
-import { integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { bytea } from './schema.ts';
 
 const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
@@ -21,6 +21,8 @@ export const outbox = pgTable('outbox', {
   lastError: text('last_error'),
   createdAt: tstz('created_at').notNull().defaultNow(),
   sentAt: tstz('sent_at'),
+  // Insertion order (migrations/0004): created_at ties within a transaction and on PGlite's clock.
+  seq: bigint('seq', { mode: 'number' }).generatedAlwaysAsIdentity(),
 });
 
 export const devMailbox = pgTable('dev_mailbox', {
@@ -32,4 +34,5 @@ export const devMailbox = pgTable('dev_mailbox', {
   textBody: text('text_body').notNull(),
   htmlBody: text('html_body').notNull(),
   createdAt: tstz('created_at').notNull().defaultNow(),
+  seq: bigint('seq', { mode: 'number' }).generatedAlwaysAsIdentity(),
 });

@@ -34,20 +34,22 @@ function fakeRepo() {
       const r = rows.get(id);
       return !!r && r.realm === realm && r.purpose === purpose && usable(r) && r.attempts < r.maxAttempts;
     },
-    async issue(s: NewOneTimeSecret) {
-      for (const r of rows.values())
-        if (r.userId === s.userId && r.purpose === s.purpose && live(r)) r.invalidatedAt = now();
-      const { ttlSeconds, ...rest } = s;
-      const row = {
-        ...rest,
-        attempts: 0,
-        createdAt: now(),
-        expiresAt: new Date(now().getTime() + ttlSeconds * 1000),
-        usedAt: null,
-        invalidatedAt: null,
-      };
-      rows.set(s.id, row);
-      return withAge(row);
+    async issueMany(ss: NewOneTimeSecret[]) {
+      return ss.map((s) => {
+        for (const r of rows.values())
+          if (r.userId === s.userId && r.purpose === s.purpose && live(r)) r.invalidatedAt = now();
+        const { ttlSeconds, ...rest } = s;
+        const row = {
+          ...rest,
+          attempts: 0,
+          createdAt: now(),
+          expiresAt: new Date(now().getTime() + ttlSeconds * 1000),
+          usedAt: null,
+          invalidatedAt: null,
+        };
+        rows.set(s.id, row);
+        return withAge(row);
+      });
     },
     async beginAttempt(by) {
       const r =

@@ -170,6 +170,8 @@ export interface VerifySecretInput {
 
 export interface OneTimeSecrets {
   issue(repo: OneTimeSecretsRepo, input: IssueSecretInput): Promise<IssuedSecret>;
+  /** issue() for several, in one round of statements; as if issued one after the other in this order. */
+  issueMany(repo: OneTimeSecretsRepo, inputs: IssueSecretInput[]): Promise<IssuedSecret[]>;
   /**
    * One guess. Counted before anything is compared; `exhausted` when this was the last guess
    * allowed and it failed (callers end the flow). Does not use the secret up — `consume` does, in
@@ -188,8 +190,8 @@ export interface OneTimeSecrets {
  */
 export function createOneTimeSecrets(deps: { ring: KeyRing; random: Random }): OneTimeSecrets {
   const { ring, random } = deps;
-  return {
-    async issue(repo, input) {
+  const issueMany: OneTimeSecrets['issueMany'] = async (repo, inputs) => {
+    const made = inputs.map((input) => {
       if (!Number.isInteger(input.ttlSeconds) || input.ttlSeconds < 1) {
         throw new RangeError('one-time secret: ttlSeconds must be a positive integer');
       }
@@ -198,7 +200,7 @@ export function createOneTimeSecrets(deps: { ring: KeyRing; random: Random }): O
       }
       const secret = generateSecret(input.format, input.length, random);
       const key = ring.current;
-      const record = await repo.issue({
+      const row = {
         id: random.uuid(),
         realm: input.realm,
         userId: input.userId,
@@ -208,9 +210,21 @@ export function createOneTimeSecrets(deps: { ring: KeyRing; random: Random }): O
         keyId: key.id,
         maxAttempts: input.maxAttempts,
         ttlSeconds: input.ttlSeconds,
-      });
-      return { id: record.id, secret, expiresAt: record.expiresAt };
+      };
+      return { row, secret };
+    });
+    const records = await repo.issueMany(made.map((m) => m.row));
+    return records.map((record, i) => ({ id: record.id, secret: made[i]!.secret, expiresAt: record.expiresAt }));
+  };
+
+  return {
+    async issue(repo, input) {
+      const [issued] = await issueMany(repo, [input]);
+      if (!issued) throw new Error('one-time secret: nothing issued');
+      return issued;
     },
+
+    issueMany,
 
     async verify(repo, input) {
       // First the attempt, whatever the input looks like: every submission costs one, and nothing

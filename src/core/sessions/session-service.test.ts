@@ -2,32 +2,26 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Session, User } from '../model.ts';
-import type { NewSession, SessionsRepo, SessionWithUser } from '../ports.ts';
+import type { NewEvent, NewSession, SessionsRepo, SessionWithUser } from '../ports.ts';
 import { defaultRealmPolicy } from '../realm/policy.ts';
+import { testUser } from '../testing/users.ts';
 import { createSessionService, sessionLifetimes } from './session-service.ts';
 
 const policy = defaultRealmPolicy('main', 'http://localhost:8080');
-const user: User = {
-  id: randomUUID(),
-  realm: 'main',
-  login: 'a',
-  email: null,
-  emailVerified: false,
-  phone: null,
-  phoneVerified: false,
-  birthDate: null,
-  locale: null,
-  status: 'active',
-  rights: [],
-  createdAt: new Date(),
-  updatedAt: new Date(),
-};
+const user: User = testUser();
 const ctx = { ip: '127.0.0.1', userAgent: 'test', locale: 'ru' as const };
+const signedIn = { kind: 'signin.succeeded' as const, data: { method: 'password' } };
 
 function fakeRepo() {
   const rows: (Session & { tokenHash: Buffer })[] = [];
+  const events: NewEvent[] = [];
   let lookups = 0;
   const repo: SessionsRepo = {
+    async createWithEvent(s: NewSession, e: NewEvent) {
+      const session = await repo.create(s);
+      events.push({ ...e, data: { ...e.data, session: session.id } });
+      return session;
+    },
     async create(s: NewSession) {
       const now = new Date();
       const row = {
@@ -82,10 +76,10 @@ function fakeRepo() {
       return 0;
     },
   };
-  return { repo, rows, lookups: () => lookups };
+  return { repo, rows, events, lookups: () => lookups };
 }
 
-const noEvents = { append: async () => {}, list: async () => [] };
+const noEvents = { append: async () => {}, appendMany: async () => {}, list: async () => [] };
 const random = { bytes: (n: number) => randomBytes(n), uuid: () => randomUUID() };
 const clock = { now: () => new Date() };
 
@@ -93,16 +87,32 @@ describe('session service', () => {
   it('caches lookups for cacheMs: one database read for many whoami calls', async () => {
     const f = fakeRepo();
     const s = createSessionService({ sessions: f.repo, events: noEvents, clock, random, cacheMs: 60_000 });
-    const { token } = await s.issue(user, policy, false, ctx);
+    const { token } = await s.issue(user, policy, false, ctx, signedIn);
     for (let i = 0; i < 50; i++) expect((await s.authenticate(token))?.user.id).toBe(user.id);
     expect(f.lookups()).toBe(1);
+  });
+
+  it('issue writes the session together with its event, which names the session and its remember', async () => {
+    const f = fakeRepo();
+    const s = createSessionService({ sessions: f.repo, events: noEvents, clock, random, cacheMs: 0 });
+    const { session } = await s.issue(user, policy, true, ctx, signedIn);
+    expect(f.events).toEqual([
+      {
+        realm: 'main',
+        kind: 'signin.succeeded',
+        userId: user.id,
+        ip: '127.0.0.1',
+        userAgent: 'test',
+        data: { method: 'password', remember: true, session: session.id },
+      },
+    ]);
   });
 
   it('a revocation on this node takes effect at once, cache or not', async () => {
     const f = fakeRepo();
     const s = createSessionService({ sessions: f.repo, events: noEvents, clock, random, cacheMs: 60_000 });
-    const a = await s.issue(user, policy, false, ctx);
-    const b = await s.issue(user, policy, false, ctx);
+    const a = await s.issue(user, policy, false, ctx, signedIn);
+    const b = await s.issue(user, policy, false, ctx, signedIn);
     await s.authenticate(a.token);
     await s.authenticate(b.token);
     expect(await s.revoke(user.id, a.session.id)).toBe(true);
@@ -116,7 +126,7 @@ describe('session service', () => {
     const f = fakeRepo();
     const nodeA = createSessionService({ sessions: f.repo, events: noEvents, clock, random, cacheMs: 100 });
     const nodeB = createSessionService({ sessions: f.repo, events: noEvents, clock, random, cacheMs: 100 });
-    const { token } = await nodeA.issue(user, policy, false, ctx);
+    const { token } = await nodeA.issue(user, policy, false, ctx, signedIn);
     expect(await nodeB.authenticate(token)).not.toBeNull();
     await nodeA.revokeToken(token);
     const t0 = Date.now();
@@ -127,7 +137,7 @@ describe('session service', () => {
   it('a cached session never outlives its own expiry', async () => {
     const f = fakeRepo();
     const s = createSessionService({ sessions: f.repo, events: noEvents, clock, random, cacheMs: 60_000 });
-    const { token, session } = await s.issue(user, policy, false, ctx);
+    const { token, session } = await s.issue(user, policy, false, ctx, signedIn);
     await s.authenticate(token);
     const row = f.rows.find((r) => r.id === session.id)!;
     row.expiresAt = new Date(Date.now() - 1);
@@ -168,7 +178,7 @@ describe('session cache under concurrency', () => {
   it('concurrent requests for one expired cache entry share one database lookup', async () => {
     const f = fakeRepo();
     const s = createSessionService({ sessions: f.repo, events: noEvents, clock, random, cacheMs: 60_000 });
-    const { token } = await s.issue(user, policy, false, ctx);
+    const { token } = await s.issue(user, policy, false, ctx, signedIn);
     const all = await Promise.all(Array.from({ length: 20 }, () => s.authenticate(token)));
     expect(all.every((x) => x?.user.id === user.id)).toBe(true);
     expect(f.lookups()).toBe(1);
@@ -187,7 +197,7 @@ describe('session cache under concurrency', () => {
       },
     };
     const s = createSessionService({ sessions: slow, events: noEvents, clock, random, cacheMs: 60_000 });
-    const { token, session } = await s.issue(user, policy, false, ctx);
+    const { token, session } = await s.issue(user, policy, false, ctx, signedIn);
     const inFlight = s.authenticate(token);
     await new Promise((r) => setTimeout(r, 5));
     await s.revoke(user.id, session.id);

@@ -6,10 +6,10 @@
 // (revocations on this node take effect at once). Expiry is re-checked on every hit, so a cached
 // session never outlives its own `expiresAt`/`idleExpiresAt`.
 
-import type { RequestContext, Session, User } from '../model.ts';
+import type { EventKind, RequestContext, Session, User } from '../model.ts';
 import type { Clock, EventsRepo, Random, SessionsRepo, SessionWithUser } from '../ports.ts';
 import type { RealmPolicy } from '../realm/policy-schema.ts';
-import { hashSessionToken, isWellFormedToken, newSessionToken } from './tokens.ts';
+import { hashSessionToken, isWellFormedToken, newSessionToken, sessionTokenKey } from './tokens.ts';
 
 export interface SessionServiceDeps {
   sessions: SessionsRepo;
@@ -24,6 +24,9 @@ export interface SessionServiceDeps {
   onError?: (e: unknown) => void;
 }
 
+/** The realm policy of a session's realm (for its idle window), when the caller knows it. */
+type PolicyOf = (realm: string) => RealmPolicy | undefined;
+
 /** Slide the idle expiry in the database at most this often per session (not on every request). */
 const TOUCH_EVERY_MS = 60_000;
 
@@ -35,6 +38,12 @@ interface CacheEntry {
 export interface IssuedSession {
   token: string;
   session: Session;
+}
+
+/** The audit event of the sign-in a session is issued for; `data` gets `remember` and `session` added. */
+export interface IssueEvent {
+  kind: EventKind;
+  data: Record<string, unknown>;
 }
 
 export function sessionLifetimes(policy: RealmPolicy, remember: boolean, now: Date) {
@@ -80,33 +89,56 @@ export function createSessionService(deps: SessionServiceDeps) {
   const live = (s: Session, now: number) =>
     s.revokedAt === null && s.expiresAt.getTime() > now && s.idleExpiresAt.getTime() > now;
 
+  /** A new session for `user`, written together with its audit event (one statement, both or neither). */
   async function issue(
     user: User,
     policy: RealmPolicy,
     rememberMe: boolean,
     ctx: RequestContext,
+    event: IssueEvent,
   ): Promise<IssuedSession> {
     const now = deps.clock.now();
     const token = newSessionToken(deps.random);
     const life = sessionLifetimes(policy, rememberMe, now);
-    const session = await deps.sessions.create({
-      realm: policy.name,
-      userId: user.id,
-      tokenHash: hashSessionToken(token),
-      remember: life.remember,
-      idleExpiresAt: life.idleExpiresAt,
-      expiresAt: life.expiresAt,
-      ip: ctx.ip,
-      userAgent: ctx.userAgent?.slice(0, 400) ?? null,
-    });
+    const session = await deps.sessions.createWithEvent(
+      {
+        realm: policy.name,
+        userId: user.id,
+        tokenHash: hashSessionToken(token),
+        remember: life.remember,
+        idleExpiresAt: life.idleExpiresAt,
+        expiresAt: life.expiresAt,
+        ip: ctx.ip,
+        userAgent: ctx.userAgent?.slice(0, 400) ?? null,
+      },
+      {
+        realm: policy.name,
+        kind: event.kind,
+        userId: user.id,
+        ip: ctx.ip,
+        userAgent: ctx.userAgent,
+        data: { ...event.data, remember: life.remember },
+      },
+    );
     return { token, session };
   }
 
-  /** The live session behind a token, or null. Never throws on junk input. */
-  async function authenticate(token: string | undefined, policy?: (realm: string) => RealmPolicy | undefined) {
+  /**
+   * authenticate() without a promise, for the hot path: the same answer when this node's cache can
+   * give it now (the live session, or null), `undefined` when only the database can tell — then call
+   * authenticate(). Same cache bound, expiry checks and idle slide.
+   */
+  function authenticateCached(token: string | undefined, policy?: PolicyOf): SessionWithUser | null | undefined {
     if (!token || !isWellFormedToken(token)) return null;
-    const hash = hashSessionToken(token);
-    const key = hash.toString('base64');
+    const hit = cache.get(sessionTokenKey(token));
+    if (!hit || hit.until <= Date.now()) return undefined;
+    return accept(hit.value, deps.clock.now().getTime(), policy);
+  }
+
+  /** The live session behind a token, or null. Never throws on junk input. */
+  async function authenticate(token: string | undefined, policy?: PolicyOf) {
+    if (!token || !isWellFormedToken(token)) return null;
+    const key = sessionTokenKey(token);
     const nowMs = deps.clock.now().getTime();
     const hit = cache.get(key);
     let found: SessionWithUser | null;
@@ -117,7 +149,7 @@ export function createSessionService(deps: SessionServiceDeps) {
       if (!lookup) {
         const started = generation;
         lookup = deps.sessions
-          .findLiveByTokenHash(hash)
+          .findLiveByTokenHash(Buffer.from(key, 'base64'))
           .then((v) => {
             if (started === generation) remember(key, v);
             return v;
@@ -127,6 +159,11 @@ export function createSessionService(deps: SessionServiceDeps) {
       }
       found = await lookup;
     }
+    return accept(found, nowMs, policy);
+  }
+
+  /** What every authentication ends with, cached or not: expiry re-checked, idle expiry slid. */
+  function accept(found: SessionWithUser | null, nowMs: number, policy: PolicyOf | undefined) {
     if (!found || !live(found.session, nowMs)) return null;
     if (nowMs - found.session.lastSeenAt.getTime() > TOUCH_EVERY_MS) slide(found, nowMs, policy?.(found.session.realm));
     return found;
@@ -203,6 +240,7 @@ export function createSessionService(deps: SessionServiceDeps) {
   return {
     issue,
     authenticate,
+    authenticateCached,
     signOut,
     endSession,
     revoke,

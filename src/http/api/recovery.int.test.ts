@@ -1,6 +1,7 @@
 // Password recovery over the JSON API, end to end: a real server (createDostup + PGlite) with the
 // recovery processor and the outbox worker running, mail read back from the dev mailbox (or a real
 // SMTP server on loopback). Each test states one security property and fails if it breaks.
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   codeFromMail,
@@ -444,6 +445,115 @@ describe('password recovery over the JSON API', () => {
       expect(
         (await complete(t, main.name, { identifier: u.login, code: newer.code, password: newPassword() })).statusCode,
       ).toBe(200);
+    });
+  });
+
+  describe('batched processing', () => {
+    it('one batch with two users (one asked twice) and an unknown address: every flow ends as if processed alone', async () => {
+      const a = await newUser(t, main);
+      const b = await newUser(t, main);
+      const flow = (email: string) => ({
+        id: randomUUID(),
+        realm: main.name,
+        kind: 'recovery',
+        state: 'requested',
+        data: {
+          userId: null,
+          loginKey: null,
+          emailKey: email.toLowerCase(),
+          emailTyped: email,
+          requestLocale: 'en',
+          sentAt: null,
+          wrongCodes: 0,
+          sends: 0,
+        },
+        csrfBinding: null,
+        expiresAt: new Date(Date.now() + 30 * 60_000),
+      });
+      const nobody = `${uniqueLogin('nobody')}@mail.example.test`;
+      const flows = [flow(a.email), flow(b.email), flow(a.email), flow(nobody)];
+      // Written directly (not through the API) so nothing else schedules them: one processMany is one batch.
+      await t.d.store.flows.createMany(flows);
+      await t.d.processor.processMany(flows.map((f) => f.id));
+      for (const f of flows) expect((await t.d.store.flows.get(f.id))?.state).toBe('code_sent');
+      // a's second request replaced the first one's code, exactly as one after the other would have.
+      const live = await t.raw(
+        'select flow_id::text as flow from one_time_secrets where user_id = $1 and used_at is null and invalidated_at is null',
+        [a.user.id],
+      );
+      expect(live.map((r) => r.flow)).toEqual([flows[2]!.id]);
+      const liveSecret = await secretOfFlow(t, flows[2]!.id);
+      await t.d.outbox.runOnce();
+      expect(await mailsTo(t, nobody)).toHaveLength(0);
+      // a got both mails (as one after the other would have); only the second flow's code works.
+      const codesOf = async (to: string) =>
+        (await mailsTo(t, to)).map((m) => codeFromMail({ links: m.textBody.match(/https?:\/\/\S+/g) ?? [] }));
+      const forA = await codesOf(a.email);
+      expect(forA.map((c) => c.secretId).sort()).toEqual(
+        [await secretOfFlow(t, flows[0]!.id), await secretOfFlow(t, flows[2]!.id)].sort(),
+      );
+      const stale = forA.find((c) => c.secretId !== liveSecret)!;
+      expectError(
+        await complete(t, main.name, { secretId: stale.secretId, code: stale.code, password: newPassword() }),
+        400,
+        'CODE_INVALID',
+      );
+      const [forB] = await codesOf(b.email);
+      for (const [u, c] of [
+        [a, forA.find((x) => x.secretId === liveSecret)!],
+        [b, forB!],
+      ] as const) {
+        const pw = newPassword();
+        expect((await complete(t, main.name, { secretId: c.secretId, code: c.code, password: pw })).statusCode).toBe(
+          200,
+        );
+        expect((await signIn(t, main.name, u.login, pw)).statusCode).toBe(200);
+      }
+    });
+  });
+
+  describe('a failing flow in a batch', () => {
+    it('does not hold back the others: they are processed one by one, only the bad one stays requested', async () => {
+      const users = [await newUser(t, main), await newUser(t, main), await newUser(t, main)];
+      const flows = users.map((u) => ({
+        id: randomUUID(),
+        realm: main.name,
+        kind: 'recovery',
+        state: 'requested',
+        data: { loginKey: u.login.toLowerCase(), emailKey: null, emailTyped: null, requestLocale: 'ru', sends: 0 },
+        csrfBinding: null,
+        expiresAt: new Date(Date.now() + 30 * 60_000),
+      }));
+      await t.d.store.flows.createMany(flows);
+      // The middle flow's write fails (as a database error on its row would), whatever batch it is in.
+      const poison = flows[1]!.id;
+      const store = t.d.store;
+      const transaction = store.transaction;
+      store.transaction = ((fn: Parameters<typeof transaction>[0]) =>
+        transaction.call(store, (tx) =>
+          fn({
+            ...tx,
+            flows: {
+              ...tx.flows,
+              updateMany: async (changes) => {
+                if (changes.some((c) => c.id === poison)) throw new Error('row refused');
+                return tx.flows.updateMany(changes);
+              },
+            },
+          }),
+        )) as typeof transaction;
+      try {
+        await t.d.processor.processMany(flows.map((f) => f.id));
+      } finally {
+        store.transaction = transaction;
+      }
+      const states = await Promise.all(flows.map(async (f) => (await store.flows.get(f.id))?.state));
+      expect(states).toEqual(['code_sent', 'requested', 'code_sent']);
+      await t.d.outbox.runOnce();
+      for (const u of [users[0]!, users[2]!]) expect(await mailsTo(t, u.email)).toHaveLength(1);
+      // Once the fault is gone, the next round (the sweep's) processes the one left behind.
+      await t.d.processor.processMany([poison]);
+      expect((await store.flows.get(poison))?.state).toBe('code_sent');
     });
   });
 

@@ -221,6 +221,74 @@ describe('JSON API', () => {
       expect(errorCode(res)).toBe('UNAUTHENTICATED');
     });
 
+    it('whoami from the session cache answers the same bytes and headers as from the database', async () => {
+      const { login, user } = await newUser(t, { rights: ['password:change-own', 'portal:editor'] });
+      const s = await signedIn(t, login);
+      const fromDb = await whoamiByBearer(t, s.session.token); // first use: a database lookup
+      const fromCache = await whoamiByCookie(t, s.session.token); // same token again: the cache
+      expect(fromDb.statusCode, fromDb.body).toBe(200);
+      expect(fromCache.statusCode, fromCache.body).toBe(200);
+      expect(fromCache.body).toBe(fromDb.body);
+      expect(headerNames(fromCache)).toEqual(headerNames(fromDb));
+      for (const h of headerNames(fromDb)) expect(fromCache.headers[h], h).toEqual(fromDb.headers[h]);
+      expect(fromDb.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(fromDb.headers['cache-control']).toBe('no-store');
+      // The JSON API's own header set (OWASP REST): nothing may load or frame it, nothing sniffed.
+      expect(fromDb.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
+      expect(fromDb.headers['x-content-type-options']).toBe('nosniff');
+      expect(fromDb.headers['x-frame-options']).toBe('DENY');
+      expect(fromDb.headers['referrer-policy']).toBe('no-referrer');
+      expect(fromDb.headers['cross-origin-opener-policy']).toBeUndefined(); // a document-only header
+      // Serialized by the response schema: every field, in schema order, nothing else.
+      expect(Object.keys(json<Record<string, unknown>>(fromDb))).toEqual(['user', 'realm', 'rights', 'session']);
+      expect(json<{ user: Record<string, unknown> }>(fromDb).user).toEqual({
+        id: user.id,
+        realm: 'main',
+        login,
+        email: null,
+        emailVerified: false,
+        phone: null,
+        phoneVerified: false,
+        birthDate: null,
+        locale: null,
+        status: 'active',
+        rights: user.rights,
+        createdAt: user.createdAt.toISOString(),
+        updatedAt: user.updatedAt.toISOString(),
+      });
+      expect(json<{ session: unknown }>(fromDb).session).toEqual({
+        id: s.session.id,
+        expiresAt: s.session.expiresAt,
+        remember: false,
+      });
+    });
+
+    it("two sessions of one user each get their own whoami, never the other's cached one", async () => {
+      const { login } = await newUser(t);
+      const a = await signedIn(t, login);
+      const b = await signedIn(t, login);
+      for (let i = 0; i < 2; i++) {
+        expect(json<{ session: { id: string } }>(await whoamiByBearer(t, a.session.token)).session.id).toBe(
+          a.session.id,
+        );
+        expect(json<{ session: { id: string } }>(await whoamiByBearer(t, b.session.token)).session.id).toBe(
+          b.session.id,
+        );
+      }
+    });
+
+    it('an unknown token is 401 every time, also once its denial is cached', async () => {
+      const unknown = 'A'.repeat(43);
+      const first = await whoamiByBearer(t, unknown);
+      const second = await whoamiByBearer(t, unknown);
+      for (const res of [first, second]) {
+        expect(res.statusCode).toBe(401);
+        expect(errorCode(res)).toBe('UNAUTHENTICATED');
+        expect(res.headers['cache-control']).toBe('no-store');
+      }
+      expect(second.body).toBe(first.body);
+    });
+
     it('logout ends the session at once (cookie) and clears the cookie', async () => {
       const { login } = await newUser(t);
       const s = await signedIn(t, login);

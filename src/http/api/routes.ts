@@ -1,8 +1,9 @@
 // The public JSON API: the same login flow the hosted pages use, rendered as JSON.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { DostupError } from '../../core/errors.ts';
+import type { SessionWithUser } from '../../core/ports.ts';
 import { type HttpDeps, localeOf, requestContext } from '../app.ts';
 import { sendError } from '../plugins/errors.ts';
 import { clearSessionCookie, readSessionToken, setSessionCookie, usesBearer } from '../plugins/session-cookie.ts';
@@ -16,7 +17,12 @@ import {
   sessionView,
   userView,
   WhoamiResponse,
+  whoamiView,
 } from './schemas.ts';
+import { createSessionBodyCache } from './session-body-cache.ts';
+
+/** The content type fastify gives a JSON body it serializes; set by hand when we send a string. */
+const JSON_UTF8 = 'application/json; charset=utf-8';
 
 export function registerApiRoutes(root: FastifyInstance, deps: HttpDeps) {
   const api = root.withTypeProvider<TypeBoxTypeProvider>();
@@ -24,19 +30,36 @@ export function registerApiRoutes(root: FastifyInstance, deps: HttpDeps) {
   // CSRF for the JSON API: a state-changing call authenticated by the cookie must be JSON.
   // Browsers cannot send `application/json` cross-site without a CORS preflight, which we never
   // grant, so a forged form post or <img> can't act on a signed-in user's behalf.
-  api.addHook('preValidation', async (req) => {
-    if (req.method === 'GET' || req.method === 'HEAD' || usesBearer(req)) return;
+  // (Takes `done` rather than being async: it runs on every API request, `whoami` included, and never waits.)
+  api.addHook('preValidation', (req, _reply, done) => {
+    if (req.method === 'GET' || req.method === 'HEAD' || usesBearer(req)) return done();
     const type = req.headers['content-type'] ?? '';
-    if (req.method === 'POST' && !type.startsWith('application/json')) throw new DostupError('UNSUPPORTED_MEDIA_TYPE');
+    if (req.method === 'POST' && !type.startsWith('application/json'))
+      return done(new DostupError('UNSUPPORTED_MEDIA_TYPE'));
     if (req.method === 'DELETE' && req.headers['sec-fetch-site'] === 'cross-site')
-      throw new DostupError('CSRF_INVALID');
+      return done(new DostupError('CSRF_INVALID'));
+    done();
   });
 
+  const noPolicy = () => undefined;
   const authenticated = async (req: FastifyRequest) => {
-    const found = await deps.sessions.authenticate(readSessionToken(req), () => undefined);
+    const found = await deps.sessions.authenticate(readSessionToken(req), noPolicy);
     if (!found) throw new DostupError('UNAUTHENTICATED');
     return found;
   };
+
+  const whoamiBodies = createSessionBodyCache();
+  const sendWhoami = (reply: FastifyReply, found: SessionWithUser | null) => {
+    if (!found) throw new DostupError('UNAUTHENTICATED');
+    // Serialized by this route's own response schema (fast-json-stringify: a string), once per
+    // session-cache entry instead of on every request.
+    const body = whoamiBodies.get(found, () => reply.serialize(whoamiView(found)) as string);
+    return reply.type(JSON_UTF8).send(body);
+  };
+  // The session cache could not answer: the database decides (returning the reply, as fastify asks of
+  // an async handler that sent it).
+  const whoamiAfterLookup = async (reply: FastifyReply, token: string | undefined) =>
+    sendWhoami(reply, await deps.sessions.authenticate(token, noPolicy));
 
   api.post(
     '/api/v1/realms/:realm/login',
@@ -84,14 +107,16 @@ export function registerApiRoutes(root: FastifyInstance, deps: HttpDeps) {
         response: { 200: WhoamiResponse, ...errorResponses(401) },
       },
     },
-    async (req) => {
-      const { user, session } = await authenticated(req);
-      return {
-        user: userView(user),
-        realm: user.realm,
-        rights: user.rights,
-        session: { id: session.id, expiresAt: session.expiresAt.toISOString(), remember: session.remember },
-      };
+    (req, reply) => {
+      const token = readSessionToken(req);
+      // Nearly every call is answered by the session cache: then no promise is made at all.
+      // (A handler that calls reply.send and returns nothing is fastify's callback style.)
+      const cached = deps.sessions.authenticateCached(token, noPolicy);
+      if (cached !== undefined) {
+        sendWhoami(reply, cached);
+        return;
+      }
+      return whoamiAfterLookup(reply, token);
     },
   );
 

@@ -2,6 +2,7 @@
 // handlers (TypeBox provider), serialize responses fast (fast-json-stringify) and feed OpenAPI.
 import Type, { type Static } from 'typebox';
 import type { Session, User } from '../../core/model.ts';
+import type { SessionWithUser } from '../../core/ports.ts';
 
 export const ErrorSchema = Type.Object(
   {
@@ -78,6 +79,16 @@ export const WhoamiResponse = Type.Object({
     remember: Type.Boolean(),
   }),
 });
+
+/** The whoami body. Cached per session lookup (session-body-cache.ts): only fields fixed for the entry's life. */
+export function whoamiView({ user, session }: SessionWithUser): Static<typeof WhoamiResponse> {
+  return {
+    user: userView(user),
+    realm: user.realm,
+    rights: user.rights,
+    session: { id: session.id, expiresAt: session.expiresAt.toISOString(), remember: session.remember },
+  };
+}
 
 export const RealmParams = Type.Object({ realm: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }) });
 export const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });

@@ -131,6 +131,9 @@ describe('hosted pages', () => {
       expect(res.headers['x-frame-options']).toBeDefined();
       expect(res.headers['x-content-type-options']).toBe('nosniff');
       expect(res.headers['referrer-policy']).toBe('no-referrer');
+      // Pages get the document headers the JSON API does without.
+      expect(res.headers['cross-origin-opener-policy']).toBe('same-origin');
+      expect(res.headers['origin-agent-cluster']).toBe('?1');
       const csrfCookie = cookieOf(res, 'dostup_csrf');
       expect(csrfCookie).toBeDefined();
       expect(csrfCookie!.attrs.httponly).toBe(true);

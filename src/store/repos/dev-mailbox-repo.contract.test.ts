@@ -12,7 +12,7 @@ const mail = (recipient: string, subject: string): NewDevMail => ({
   htmlBody: `<p>${subject}</p>`,
 });
 
-describeEachDriver('dev mailbox repository', (getStore) => {
+describeEachDriver('dev mailbox repository', (getStore, { raw }) => {
   it('add, get, list newest first', async () => {
     const s = getStore();
     const to = `${uniqueName('dev')}@example.test`;
@@ -30,12 +30,39 @@ describeEachDriver('dev mailbox repository', (getStore) => {
   it('latestFor finds the newest mail to an address, whatever its case, even within one transaction', async () => {
     const s = getStore();
     const to = `${uniqueName('Dev')}@Example.test`;
-    const [, b] = await s.transaction(async (tx) => [
-      await tx.devMailbox.add(mail(to, 'one')),
-      await tx.devMailbox.add(mail(to, 'two')),
-    ]);
+    // Six mails in one transaction share now() (and PGlite's clock moves once a millisecond): only
+    // the order they were stored in can say which is the newest.
+    const added = await s.transaction(async (tx) => {
+      const out = [];
+      for (const n of ['1', '2', '3', '4', '5', '6']) out.push(await tx.devMailbox.add(mail(to, n)));
+      return out;
+    });
     await s.devMailbox.add(mail(`other-${to}`, 'other'));
-    expect((await s.devMailbox.latestFor(to.toLowerCase()))?.id).toBe(b.id);
+    expect((await s.devMailbox.latestFor(to.toLowerCase()))?.id).toBe(added[5]!.id);
     expect(await s.devMailbox.latestFor('nobody@example.test')).toBeNull();
+  });
+
+  it('addMany stores several in one statement, in order, each answered with its own row', async () => {
+    const s = getStore();
+    const to = `${uniqueName('many')}@example.test`;
+    const batch = [mail(to, 'a'), mail(`x-${to}`, 'b'), mail(to, 'c')];
+    const stored = await s.devMailbox.addMany(batch);
+    const got = await Promise.all(stored.map((m) => s.devMailbox.get(m.id)));
+    expect(got.map((m) => [m?.outboxId, m?.subject])).toEqual(batch.map((m) => [m.outboxId, m.subject]));
+    expect(new Set(stored.map((m) => m.id)).size).toBe(3);
+    // The last one to `to` is its newest, though all three share one statement's clock.
+    expect((await s.devMailbox.latestFor(to))?.subject).toBe('c');
+    expect(await s.devMailbox.addMany([])).toEqual([]);
+  });
+
+  it('deleteOlderThan removes mail stored before the cut-off and keeps the rest', async () => {
+    const s = getStore();
+    const to = `${uniqueName('old')}@example.test`;
+    const [old] = await s.devMailbox.addMany([mail(to, 'old')]);
+    const [recent] = await s.devMailbox.addMany([mail(to, 'recent')]);
+    await raw(`update dev_mailbox set created_at = now() - interval '2 days' where id = $1`, [old!.id]);
+    expect(await s.devMailbox.deleteOlderThan(new Date(Date.now() - 24 * 3600 * 1000))).toBeGreaterThanOrEqual(1);
+    expect(await s.devMailbox.get(old!.id)).toBeNull();
+    expect(await s.devMailbox.get(recent!.id)).not.toBeNull();
   });
 });

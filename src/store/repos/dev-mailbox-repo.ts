@@ -3,7 +3,7 @@
 // It holds mail in clear text — which is why it only ever exists without real SMTP.
 import { desc, eq, sql } from 'drizzle-orm';
 import type { DevMail, DevMailboxRepo, NewDevMail } from '../../core/ports.ts';
-import { type Db, isUuid } from '../db.ts';
+import { countDeleted, type Db, isUuid, queryRows } from '../db.ts';
 import { devMailbox } from '../schema-outbox.ts';
 
 type DevMailRow = typeof devMailbox.$inferSelect;
@@ -22,31 +22,43 @@ const toMail = (r: DevMailRow): DevMail => ({
 });
 
 export function createDevMailboxRepo(db: Db): DevMailboxRepo {
+  const rowOf = (m: NewDevMail) => ({
+    outboxId: m.outboxId,
+    realm: m.realm,
+    recipient: m.recipient,
+    subject: m.subject,
+    textBody: m.textBody,
+    htmlBody: m.htmlBody,
+  });
+
+  async function addMany(mails: NewDevMail[]): Promise<{ id: string }[]> {
+    if (mails.length === 0) return [];
+    // Only the ids come back: the bodies are the caller's already, and returning them would move
+    // every mail through the database protocol twice.
+    const rows = await db
+      .insert(devMailbox)
+      .values(mails.map(rowOf))
+      .returning({ id: devMailbox.id, outboxId: devMailbox.outboxId });
+    if (rows.length !== mails.length) throw new Error('dev mailbox insert returned fewer rows');
+    // RETURNING order is not promised: give each caller the row made from its own mail.
+    const byOutbox = new Map(rows.map((r) => [r.outboxId, r]));
+    return mails.map((m, i) => ({ id: ((m.outboxId && byOutbox.get(m.outboxId)) || rows[i]!).id }));
+  }
+
   return {
     async add(m: NewDevMail): Promise<DevMail> {
-      const [row] = await db
-        .insert(devMailbox)
-        .values({
-          outboxId: m.outboxId,
-          realm: m.realm,
-          recipient: m.recipient,
-          subject: m.subject,
-          textBody: m.textBody,
-          htmlBody: m.htmlBody,
-          // The statement's own time, not the transaction's: two mails added in one transaction
-          // must still come out of latestFor() in the order they were added.
-          createdAt: sql`clock_timestamp()`,
-        })
-        .returning();
+      const [row] = await db.insert(devMailbox).values(rowOf(m)).returning();
       if (!row) throw new Error('dev mailbox insert returned no row');
       return toMail(row);
     },
+
+    addMany,
 
     async list(limit: number): Promise<DevMail[]> {
       const rows = await db
         .select()
         .from(devMailbox)
-        .orderBy(desc(devMailbox.createdAt), desc(devMailbox.id))
+        .orderBy(desc(devMailbox.seq))
         .limit(Math.max(1, Math.min(MAX_LIST, Math.floor(limit))));
       return rows.map(toMail);
     },
@@ -57,14 +69,19 @@ export function createDevMailboxRepo(db: Db): DevMailboxRepo {
       return row ? toMail(row) : null;
     },
 
+    async deleteOlderThan(before: Date): Promise<number> {
+      return countDeleted(db, sql`delete from dev_mailbox where created_at < ${before.toISOString()}::timestamptz`);
+    },
+
     async latestFor(recipient: string): Promise<DevMail | null> {
       // Case-insensitive like the mail system itself (the domain part is): tests type the address
-      // the way they like; the index is on lower(recipient).
+      // the way they like; the index is on lower(recipient). Newest = last stored (seq), not
+      // created_at: that ties inside a transaction and on PGlite's millisecond clock.
       const [row] = await db
         .select()
         .from(devMailbox)
         .where(sql`lower(${devMailbox.recipient}) = lower(${recipient})`)
-        .orderBy(desc(devMailbox.createdAt), desc(devMailbox.id))
+        .orderBy(desc(devMailbox.seq))
         .limit(1);
       return row ? toMail(row) : null;
     },

@@ -67,6 +67,15 @@ describeEachDriver('events repository', (getStore, { raw }) => {
     expect(seen).toEqual([6, 5, 4, 3, 2, 1, 0]);
   });
 
+  it('appendMany logs several events in one statement, in the order given', async () => {
+    const s = getStore();
+    const realm = await makeRealm(s);
+    await s.events.appendMany([0, 1, 2].map((i) => ev(realm, { data: { i } })));
+    await s.events.appendMany([]);
+    const listed = await s.events.list({ realm, limit: 10 });
+    expect(listed.map((e) => e.data.i)).toEqual([2, 1, 0]);
+  });
+
   it('list clamps the limit and refuses a malformed cursor', async () => {
     const s = getStore();
     const realm = await makeRealm(s);

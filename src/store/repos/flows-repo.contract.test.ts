@@ -28,6 +28,40 @@ describeEachDriver('flows repository', (getStore) => {
     expect(got).toEqual({ ...created, expired: false });
   });
 
+  it('createMany and getMany: several flows in one statement each, in the order given', async () => {
+    const s = getStore();
+    const realm = await makeRealm(s);
+    const inputs = [newFlow(realm), newFlow(realm, { csrfBinding: null, state: 'other' }), newFlow(realm)];
+    const created = await s.flows.createMany(inputs);
+    expect(created.map((f) => [f.id, f.state, f.version])).toEqual(inputs.map((f) => [f.id, f.state, 1]));
+    const expired = newFlow(realm, { expiresAt: minutesFromNow(-1) });
+    await s.flows.create(expired);
+    const got = await s.flows.getMany([inputs[2]!.id, uuid(), 'junk', expired.id, inputs[0]!.id]);
+    const byId = new Map(got.map((f) => [f.id, f]));
+    expect(got).toHaveLength(3);
+    expect(byId.get(inputs[0]!.id)).toEqual({ ...created[0], expired: false });
+    expect(byId.get(expired.id)?.expired).toBe(true);
+    expect(await s.flows.createMany([])).toEqual([]);
+    expect(await s.flows.getMany(['junk'])).toEqual([]);
+  });
+
+  it('updateMany moves each flow only from the version its caller read', async () => {
+    const s = getStore();
+    const realm = await makeRealm(s);
+    const [a, b] = await s.flows.createMany([newFlow(realm), newFlow(realm)]);
+    // Someone else moves b first: b's change, quoting version 1, must not apply.
+    await s.flows.update(b!.id, 1, 'taken', { by: 'other' });
+    const moved = await s.flows.updateMany([
+      { id: a!.id, expectedVersion: 1, state: 'code_sent', data: { n: 'один', list: [1] } },
+      { id: b!.id, expectedVersion: 1, state: 'code_sent', data: { n: 2 } },
+      { id: 'junk', expectedVersion: 1, state: 'x', data: {} },
+    ]);
+    expect([...moved]).toEqual([a!.id]);
+    expect(await s.flows.get(a!.id)).toMatchObject({ state: 'code_sent', version: 2, data: { n: 'один', list: [1] } });
+    expect(await s.flows.get(b!.id)).toMatchObject({ state: 'taken', version: 2, data: { by: 'other' } });
+    expect(await s.flows.updateMany([])).toEqual(new Set());
+  });
+
   it('an API flow has no CSRF binding', async () => {
     const s = getStore();
     const input = newFlow(await makeRealm(s), { csrfBinding: null });

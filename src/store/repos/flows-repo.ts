@@ -1,9 +1,9 @@
 // Multi-step flows (sign-in, recovery, …). Updates are compare-and-swap on `version`: two requests
 // racing on one flow (a double submit, a replayed form) cannot both advance it — the loser gets null
 // and must re-read. Expiry is computed by the database clock, never the app's.
-import { and, eq, getTableColumns, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import type { FlowRecord, FlowsRepo, NewFlow } from '../../core/ports.ts';
-import { type Db, isUuid, queryRows } from '../db.ts';
+import { countDeleted, type Db, isUuid, queryRows } from '../db.ts';
 import { flows } from '../schema.ts';
 
 type FlowRow = typeof flows.$inferSelect;
@@ -21,12 +21,15 @@ const toFlow = (r: FlowRow): FlowRecord => ({
   updatedAt: r.updatedAt,
 });
 
+const withExpired = { ...getTableColumns(flows), expired: sql<boolean>`(${flows.expiresAt} <= now())` };
+
 export function createFlowsRepo(db: Db): FlowsRepo {
-  return {
-    async create(f: NewFlow): Promise<FlowRecord> {
-      const [row] = await db
-        .insert(flows)
-        .values({
+  async function createMany(fs: NewFlow[]): Promise<FlowRecord[]> {
+    if (fs.length === 0) return [];
+    const rows = await db
+      .insert(flows)
+      .values(
+        fs.map((f) => ({
           id: f.id,
           realm: f.realm,
           kind: f.kind,
@@ -34,19 +37,57 @@ export function createFlowsRepo(db: Db): FlowsRepo {
           data: f.data,
           csrfBinding: f.csrfBinding,
           expiresAt: f.expiresAt,
-        })
-        .returning();
+        })),
+      )
+      .returning();
+    // RETURNING order is not promised: answer in the order asked.
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return fs.map((f) => {
+      const row = byId.get(f.id);
       if (!row) throw new Error('flow insert returned no row');
       return toFlow(row);
+    });
+  }
+
+  return {
+    async create(f: NewFlow): Promise<FlowRecord> {
+      const [flow] = await createMany([f]);
+      if (!flow) throw new Error('flow insert returned no row');
+      return flow;
+    },
+
+    createMany,
+
+    async getMany(ids: string[]): Promise<(FlowRecord & { expired: boolean })[]> {
+      const valid = ids.filter(isUuid);
+      if (valid.length === 0) return [];
+      const rows = await db.select(withExpired).from(flows).where(inArray(flows.id, valid));
+      return rows.map((row) => ({ ...toFlow(row), expired: row.expired === true }));
+    },
+
+    async updateMany(changes): Promise<Set<string>> {
+      const valid = changes.filter((c) => isUuid(c.id) && Number.isInteger(c.expectedVersion));
+      if (valid.length === 0) return new Set();
+      // Each row moves only from the version its caller read: the same compare-and-swap as update().
+      const values = sql.join(
+        valid.map(
+          (c) => sql`(${c.id}::uuid, ${c.expectedVersion}::int, ${c.state}::text, ${JSON.stringify(c.data)}::jsonb)`,
+        ),
+        sql`, `,
+      );
+      const rows = await queryRows<{ id: string }>(
+        db,
+        sql`update flows f set state = v.state, data = v.data, version = f.version + 1, updated_at = now()
+            from (values ${values}) as v(id, version, state, data)
+            where f.id = v.id and f.version = v.version
+            returning f.id`,
+      );
+      return new Set(rows.map((r) => r.id));
     },
 
     async get(id: string): Promise<(FlowRecord & { expired: boolean }) | null> {
       if (!isUuid(id)) return null;
-      const [row] = await db
-        .select({ ...getTableColumns(flows), expired: sql<boolean>`(${flows.expiresAt} <= now())` })
-        .from(flows)
-        .where(eq(flows.id, id))
-        .limit(1);
+      const [row] = await db.select(withExpired).from(flows).where(eq(flows.id, id)).limit(1);
       return row ? { ...toFlow(row), expired: row.expired === true } : null;
     },
 
@@ -78,12 +119,7 @@ export function createFlowsRepo(db: Db): FlowsRepo {
     },
 
     async deleteExpired(before: Date): Promise<number> {
-      const [row] = await queryRows<{ n: number }>(
-        db,
-        sql`with gone as (delete from flows where expires_at < ${before.toISOString()}::timestamptz returning 1)
-            select count(*)::int as n from gone`,
-      );
-      return Number(row?.n ?? 0);
+      return countDeleted(db, sql`delete from flows where expires_at < ${before.toISOString()}::timestamptz`);
     },
   };
 }

@@ -209,6 +209,44 @@ describeEachDriver('one-time secrets repository', (getStore, { raw }) => {
     expect(issued.map((i) => i.id)).toContain(live[0]?.id);
   });
 
+  it('issueMany issues several at once as if one after the other: each newer code invalidates the older ones', async () => {
+    const s = getStore();
+    const a = await setup(s);
+    const b = await setup(s, {});
+    const olderA = await secrets.issue(s.oneTimeSecrets, a.input);
+    const issued = await s.transaction((tx) => secrets.issueMany(tx.oneTimeSecrets, [a.input, b.input]));
+    expect(issued).toHaveLength(2);
+    const verify = (id: string, secret: string) =>
+      secrets.verify(s.oneTimeSecrets, { by: { id }, purpose: 'recovery', secret });
+    expect(await verify(olderA.id, olderA.secret)).toEqual({ ok: false, reason: 'not_found' });
+    expect(await verify(issued[0]!.id, issued[0]!.secret)).toMatchObject({ ok: true, record: { userId: a.userId } });
+    expect(await verify(issued[1]!.id, issued[1]!.secret)).toMatchObject({ ok: true, record: { userId: b.userId } });
+    // Two codes for one user in one batch: as one after the other — only the later one is live.
+    const [first, second] = await secrets.issueMany(s.oneTimeSecrets, [a.input, a.input]);
+    expect(await verify(first!.id, first!.secret)).toEqual({ ok: false, reason: 'not_found' });
+    expect(await verify(issued[0]!.id, issued[0]!.secret)).toEqual({ ok: false, reason: 'not_found' });
+    expect(await verify(second!.id, second!.secret)).toMatchObject({ ok: true, record: { userId: a.userId } });
+    expect(await secrets.issueMany(s.oneTimeSecrets, [])).toEqual([]);
+  });
+
+  it('concurrent issueMany batches sharing users neither deadlock nor leave two live codes', async () => {
+    const s = getStore();
+    const users = await Promise.all([setup(s), setup(s), setup(s)]);
+    const inputs = users.map((u) => u.input);
+    await Promise.all([
+      s.transaction((tx) => secrets.issueMany(tx.oneTimeSecrets, inputs)),
+      s.transaction((tx) => secrets.issueMany(tx.oneTimeSecrets, [...inputs].reverse())),
+      secrets.issueMany(s.oneTimeSecrets, [inputs[1]!, inputs[0]!]),
+    ]);
+    for (const u of users) {
+      const live = await raw(
+        'select id from one_time_secrets where user_id = $1 and used_at is null and invalidated_at is null',
+        [u.userId],
+      );
+      expect(live).toHaveLength(1);
+    }
+  });
+
   it("another purpose's secret never verifies for this purpose, nor another user's", async () => {
     const s = getStore();
     const { realm, userId, input } = await setup(s);

@@ -5,7 +5,7 @@
 // guesses, a double-submitted reset — cannot get more than the rules allow.
 import { and, eq, getTableColumns, gt, isNull, lt, type SQL, sql } from 'drizzle-orm';
 import type { NewOneTimeSecret, OneTimeSecretRecord, OneTimeSecretsRepo } from '../../core/ports.ts';
-import { type Db, isUuid, queryRows } from '../db.ts';
+import { countDeleted, type Db, isUuid, queryRows } from '../db.ts';
 import { oneTimeSecrets as t } from '../schema-secrets.ts';
 
 /**
@@ -28,26 +28,43 @@ const isLive = (): SQL => and(isNull(t.usedAt), isNull(t.invalidatedAt)) as SQL;
 const isUsable = (): SQL => and(isLive(), gt(t.expiresAt, sql`now()`)) as SQL;
 
 export function createOneTimeSecretsRepo(db: Db): OneTimeSecretsRepo {
-  return {
-    async issue(s: NewOneTimeSecret): Promise<OneTimeSecretRecord> {
-      // A savepoint when the caller is already in a transaction (the usual case: the code, the flow
-      // update and the queued mail commit together), a transaction of its own otherwise.
-      return db.transaction(async (tx) => {
-        // Serialize issuing per user + purpose. Without it two concurrent requests ("send the code"
-        // clicked twice) would each invalidate only what they could see and both insert: two live
-        // codes, twice the guesses. With it, the second waits, then (READ COMMITTED: a fresh snapshot
-        // per statement) sees and invalidates the first one's code. The unique index
-        // one_time_secrets_live_uq backs this up. Held until the caller's transaction ends.
-        await tx.execute(
-          sql`select 1 from (select pg_advisory_xact_lock(${ISSUE_LOCK_SPACE}::int, hashtext(${s.userId}::text || ':' || ${s.purpose}::text))) as l`,
-        );
-        await tx
-          .update(t)
-          .set({ invalidatedAt: sql`now()` })
-          .where(and(eq(t.userId, s.userId), eq(t.purpose, s.purpose), isLive()));
-        const [row] = await tx
-          .insert(t)
-          .values({
+  async function issueMany(ss: NewOneTimeSecret[]): Promise<OneTimeSecretRecord[]> {
+    if (ss.length === 0) return [];
+    const keyOf = (s: NewOneTimeSecret) => `${s.userId}:${s.purpose}`;
+    const keys = [...new Set(ss.map(keyOf))].sort();
+    // Several for one user + purpose in a batch: the last one is the newest, the earlier ones are
+    // born replaced — exactly what issuing them one after the other would leave behind.
+    const newest = new Map(ss.map((s, i) => [keyOf(s), i]));
+    if (!ss.every((s) => isUuid(s.userId))) throw new Error('one-time secrets: user id is not a uuid');
+    // A savepoint when the caller is already in a transaction (the usual case: the code, the flow
+    // update and the queued mail commit together), a transaction of its own otherwise.
+    return db.transaction(async (tx) => {
+      // Serialize issuing per user + purpose. Without it two concurrent requests ("send the code"
+      // clicked twice) would each invalidate only what they could see and both insert: two live
+      // codes, twice the guesses. With it, the second waits, then (READ COMMITTED: a fresh snapshot
+      // per statement) sees and invalidates the first one's code. The unique index
+      // one_time_secrets_live_uq backs this up. Held until the caller's transaction ends. Taken in
+      // sorted order, so two batches sharing users wait for each other instead of deadlocking.
+      const lockKeys = sql.join(
+        keys.map((k) => sql`(${k}::text)`),
+        sql`, `,
+      );
+      await tx.execute(
+        sql`select count(pg_advisory_xact_lock(${ISSUE_LOCK_SPACE}::int, hashtext(k)))
+            from (select k from (values ${lockKeys}) as v(k) order by k) as ordered`,
+      );
+      const owners = sql.join(
+        [...new Map(ss.map((s) => [keyOf(s), s])).values()].map((s) => sql`(${s.userId}::uuid, ${s.purpose}::text)`),
+        sql`, `,
+      );
+      await tx
+        .update(t)
+        .set({ invalidatedAt: sql`now()` })
+        .where(and(sql`(${t.userId}, ${t.purpose}) in (${owners})`, isLive()));
+      const rows = await tx
+        .insert(t)
+        .values(
+          ss.map((s, i) => ({
             id: s.id,
             realm: s.realm,
             userId: s.userId,
@@ -57,12 +74,21 @@ export function createOneTimeSecretsRepo(db: Db): OneTimeSecretsRepo {
             keyId: s.keyId,
             maxAttempts: s.maxAttempts,
             expiresAt: sql`now() + make_interval(secs => ${s.ttlSeconds}::int)`,
-          })
-          .returning(recordColumns);
+            invalidatedAt: newest.get(keyOf(s)) === i ? null : sql`now()`,
+          })),
+        )
+        .returning(recordColumns);
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return ss.map((s) => {
+        const row = byId.get(s.id);
         if (!row) throw new Error('one-time secret insert returned no row');
         return row;
       });
-    },
+    });
+  }
+
+  return {
+    issueMany,
 
     async beginAttempt(by): Promise<OneTimeSecretRecord | null> {
       let target: SQL;
@@ -132,12 +158,10 @@ export function createOneTimeSecretsRepo(db: Db): OneTimeSecretsRepo {
     async deleteExpired(before: Date): Promise<number> {
       // Used and invalidated rows go too once past their expiry: every row has one, so nothing
       // lingers, and a used row is kept until then as the record of the code's use.
-      const [row] = await queryRows<{ n: number }>(
+      return countDeleted(
         db,
-        sql`with gone as (delete from one_time_secrets where expires_at < ${before.toISOString()}::timestamptz returning 1)
-            select count(*)::int as n from gone`,
+        sql`delete from one_time_secrets where expires_at < ${before.toISOString()}::timestamptz`,
       );
-      return Number(row?.n ?? 0);
     },
   };
 }

@@ -86,16 +86,65 @@ describeEachDriver('outbox repository', (getStore, { driver, raw }) => {
     await expect(s.outbox.claim(0, 60)).rejects.toThrow(RangeError);
   });
 
-  it('markSent marks sent and wipes the payload', async () => {
+  it('markSentMany marks a claim sent and wipes the payload', async () => {
     const s = getStore();
     const m = message();
     await s.outbox.enqueue(m);
     const [c] = await s.outbox.claim(1, 60);
-    await s.outbox.markSent(m.id, c!.attempts);
+    await s.outbox.markSentMany([{ id: m.id, attempts: c!.attempts }]);
     const got = await s.outbox.get(m.id);
     expect(got).toMatchObject({ status: 'sent', payload: null, lockedUntil: null, attempts: 1 });
     expect(got?.sentAt).toBeInstanceOf(Date);
     expect(await s.outbox.claim(10, 60)).toEqual([]);
+  });
+
+  it('enqueueMany queues several in one statement', async () => {
+    const s = getStore();
+    const ms = [message(), message({ locale: 'en', realm: null })];
+    await s.outbox.enqueueMany(ms);
+    await s.outbox.enqueueMany([]);
+    for (const m of ms) expect(await s.outbox.get(m.id)).toMatchObject({ recipient: m.recipient, status: 'queued' });
+    expect((await s.outbox.get(ms[1]!.id))?.payload?.equals(ms[1]!.payload)).toBe(true);
+  });
+
+  it('deleteFinished removes sent and abandoned rows finished before the cut-off, never work still to do', async () => {
+    const s = getStore();
+    const [sent, abandoned, queued, sending, fresh] = [message(), message(), message(), message(), message()];
+    for (const m of [sent, abandoned, queued, sending, fresh]) await s.outbox.enqueue(m);
+    const claimed = await s.outbox.claim(5, 60);
+    const attemptsOf = (id: string) => claimed.find((c) => c.id === id)!.attempts;
+    await s.outbox.markSentMany([sent, fresh].map((m) => ({ id: m.id, attempts: attemptsOf(m.id) })));
+    await s.outbox.markFailed(abandoned.id, attemptsOf(abandoned.id), 'x', null);
+    await s.outbox.markFailed(queued.id, attemptsOf(queued.id), 'x', minutesFromNow(-60 * 24 * 10));
+    // Age every row but `fresh` by ten days, as if they had finished back then.
+    await raw(
+      `update outbox set sent_at = sent_at - interval '10 days', next_attempt_at = next_attempt_at - interval '10 days',
+              locked_until = now() - interval '10 days' where id <> $1`,
+      [fresh.id],
+    );
+    expect(await s.outbox.deleteFinished(minutesFromNow(-60 * 24 * 7))).toBe(2);
+    expect(await s.outbox.get(sent.id)).toBeNull();
+    expect(await s.outbox.get(abandoned.id)).toBeNull();
+    for (const m of [queued, sending, fresh]) expect(await s.outbox.get(m.id)).not.toBeNull();
+  });
+
+  it('markSentMany marks a round sent in one statement, each row only under its own claim', async () => {
+    const s = getStore();
+    const [a, b, c] = [message(), message(), message()];
+    for (const m of [a, b, c]) await s.outbox.enqueue(m);
+    const claimed = await s.outbox.claim(3, 60);
+    const attempts = new Map(claimed.map((m) => [m.id, m.attempts]));
+    // c is quoted with a stale attempt number (a late worker): it must stay as the live claim left it.
+    await s.outbox.markSentMany([
+      { id: a.id, attempts: attempts.get(a.id)! },
+      { id: b.id, attempts: attempts.get(b.id)! },
+      { id: c.id, attempts: attempts.get(c.id)! - 1 },
+      { id: 'not-a-uuid', attempts: 1 },
+    ]);
+    for (const m of [a, b]) expect(await s.outbox.get(m.id)).toMatchObject({ status: 'sent', payload: null });
+    expect(await s.outbox.get(c.id)).toMatchObject({ status: 'sending' });
+    expect((await s.outbox.get(c.id))?.payload).not.toBeNull();
+    await s.outbox.markSentMany([]);
   });
 
   it('markFailed with a retry time re-queues (payload kept), due again only at that time', async () => {
@@ -143,12 +192,12 @@ describeEachDriver('outbox repository', (getStore, { driver, raw }) => {
     expect(second).toMatchObject({ id: m.id, attempts: 2, status: 'sending' });
 
     // The first worker wakes up late: neither its "sent" nor its "failed" may touch the new claim.
-    await s.outbox.markSent(m.id, 1);
+    await s.outbox.markSentMany([{ id: m.id, attempts: 1 }]);
     await s.outbox.markFailed(m.id, 1, 'late', null);
     expect(await s.outbox.get(m.id)).toMatchObject({ status: 'sending', attempts: 2, lastError: null });
     expect((await s.outbox.get(m.id))?.payload).not.toBeNull();
 
-    await s.outbox.markSent(m.id, 2);
+    await s.outbox.markSentMany([{ id: m.id, attempts: 2 }]);
     expect(await s.outbox.get(m.id)).toMatchObject({ status: 'sent', payload: null });
     // Once sent, nothing rewinds it.
     await s.outbox.markFailed(m.id, 2, 'late', minutesFromNow(1));
@@ -210,13 +259,13 @@ describeEachDriver('outbox repository', (getStore, { driver, raw }) => {
     const a = message({ recipient: to });
     const b = message({ recipient: to });
     const c = message();
-    for (const m of [a, b, c]) {
-      await s.outbox.enqueue(m);
-      await sleep(2);
-    }
+    // One transaction: all three share now(), so only the insertion order can tell them apart.
+    await s.transaction(async (tx) => {
+      for (const m of [a, b, c]) await tx.outbox.enqueue(m);
+    });
     expect((await s.outbox.list({ limit: 10, recipient: to })).map((m) => m.id)).toEqual([b.id, a.id]);
     await s.outbox.claim(10, 60);
-    await s.outbox.markSent(a.id, 1);
+    await s.outbox.markSentMany([{ id: a.id, attempts: 1 }]);
     expect((await s.outbox.list({ limit: 10, status: 'sent' })).map((m) => m.id)).toEqual([a.id]);
     expect(await s.outbox.list({ limit: 10, status: 'queued' })).toEqual([]);
     expect(await s.outbox.list({ limit: 2 })).toHaveLength(2);

@@ -6,7 +6,7 @@
 import { and, desc, eq, inArray, lte, or, sql } from 'drizzle-orm';
 import type { Locale } from '../../core/model.ts';
 import type { NewOutboxMessage, OutboxChannel, OutboxMessage, OutboxRepo, OutboxStatus } from '../../core/ports.ts';
-import { type Db, isUuid } from '../db.ts';
+import { countDeleted, type Db, isUuid, queryRows } from '../db.ts';
 import { outbox } from '../schema-outbox.ts';
 
 type OutboxRow = typeof outbox.$inferSelect;
@@ -36,18 +36,24 @@ const toMessage = (r: OutboxRow): OutboxMessage => ({
 const stillClaimedBy = (id: string, attempts: number) =>
   and(eq(outbox.id, id), eq(outbox.attempts, attempts), eq(outbox.status, 'sending'));
 
+const toRow = (m: NewOutboxMessage) => ({
+  id: m.id,
+  realm: m.realm,
+  channel: m.channel,
+  recipient: m.recipient,
+  template: m.template,
+  locale: m.locale,
+  payload: m.payload,
+});
+
 export function createOutboxRepo(db: Db): OutboxRepo {
   return {
     async enqueue(m: NewOutboxMessage): Promise<void> {
-      await db.insert(outbox).values({
-        id: m.id,
-        realm: m.realm,
-        channel: m.channel,
-        recipient: m.recipient,
-        template: m.template,
-        locale: m.locale,
-        payload: m.payload,
-      });
+      await db.insert(outbox).values(toRow(m));
+    },
+
+    async enqueueMany(ms: NewOutboxMessage[]): Promise<void> {
+      if (ms.length > 0) await db.insert(outbox).values(ms.map(toRow));
     },
 
     async claim(limit: number, leaseSeconds: number): Promise<OutboxMessage[]> {
@@ -83,13 +89,29 @@ export function createOutboxRepo(db: Db): OutboxRepo {
       return rows.map(toMessage).sort((a, b) => a.nextAttemptAt.getTime() - b.nextAttemptAt.getTime());
     },
 
-    async markSent(id: string, attempts: number): Promise<void> {
-      if (!isUuid(id)) return;
-      // The payload may hold a one-time code: once delivered it has no reason to exist.
+    async deleteFinished(before: Date): Promise<number> {
+      // Queued and sending rows are work still to do: only finished ones go, by when they finished.
+      return countDeleted(
+        db,
+        sql`delete from outbox
+              where (status = 'sent' and sent_at < ${before.toISOString()}::timestamptz)
+                 or (status = 'abandoned' and next_attempt_at < ${before.toISOString()}::timestamptz)`,
+      );
+    },
+
+    async markSentMany(claims: { id: string; attempts: number }[]): Promise<void> {
+      const valid = claims.filter((c) => isUuid(c.id) && Number.isInteger(c.attempts));
+      if (valid.length === 0) return;
+      // One statement for a whole round; each row still only if its own claim holds it. The payload
+      // may hold a one-time code: once delivered it has no reason to exist.
+      const pairs = sql.join(
+        valid.map((c) => sql`(${c.id}::uuid, ${c.attempts}::int)`),
+        sql`, `,
+      );
       await db
         .update(outbox)
         .set({ status: 'sent', sentAt: sql`now()`, payload: null, lockedUntil: null, lastError: null })
-        .where(stillClaimedBy(id, attempts));
+        .where(and(eq(outbox.status, 'sending'), sql`(${outbox.id}, ${outbox.attempts}) in (${pairs})`));
     },
 
     async markFailed(id: string, attempts: number, error: string, retryAt: Date | null): Promise<void> {
@@ -123,7 +145,7 @@ export function createOutboxRepo(db: Db): OutboxRepo {
         .select()
         .from(outbox)
         .where(conditions.length > 0 ? and(...conditions) : undefined)
-        .orderBy(desc(outbox.createdAt), desc(outbox.id))
+        .orderBy(desc(outbox.seq))
         .limit(Math.max(1, Math.min(MAX_LIST, Math.floor(opts.limit))));
       return rows.map(toMessage);
     },

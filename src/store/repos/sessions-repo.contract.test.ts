@@ -30,6 +30,63 @@ describeEachDriver('sessions repository', (getStore, { driver }) => {
     expect(await s.sessions.findLiveByTokenHash(Buffer.alloc(32, 7))).toBeNull();
   });
 
+  it('createWithEvent writes the session and its event in one go; the event names the session', async () => {
+    const s = getStore();
+    const { realm, user } = await userWithRealm(s);
+    const input = newSession(realm, user.id, { remember: true, userAgent: 'ua-session' });
+    const event = {
+      realm,
+      kind: 'signin.succeeded' as const,
+      userId: user.id,
+      ip: '192.0.2.10',
+      userAgent: 'ua-event',
+      data: { method: 'password', remember: true },
+    };
+    const created = await s.sessions.createWithEvent(input, event);
+    expect(created).toMatchObject({ realm, userId: user.id, remember: true, revokedAt: null, ip: '192.0.2.10' });
+    expect(created.userAgent).toBe('ua-session');
+    expect(created.expiresAt.getTime()).toBe(input.expiresAt.getTime());
+    expect(created.idleExpiresAt.getTime()).toBe(input.idleExpiresAt.getTime());
+    expect(created.createdAt).toBeInstanceOf(Date);
+    expect(Math.abs(created.createdAt.getTime() - Date.now())).toBeLessThan(60_000);
+    expect('tokenHash' in created).toBe(false);
+    // What it returns is what a later read finds.
+    expect((await s.sessions.findLiveByTokenHash(input.tokenHash))?.session).toEqual(created);
+    const [logged, ...more] = await s.events.list({ userId: user.id, limit: 10 });
+    expect(more).toEqual([]);
+    expect(logged).toMatchObject({
+      realm,
+      kind: 'signin.succeeded',
+      userId: user.id,
+      ip: '192.0.2.10',
+      userAgent: 'ua-event',
+    });
+    expect(logged?.data).toEqual({ method: 'password', remember: true, session: created.id });
+    // Inside a transaction too (the repositories a unit of work receives).
+    const again = newSession(realm, user.id);
+    const inTx = await s.transaction((tx) => tx.sessions.createWithEvent(again, { ...event, data: {} }));
+    expect((await s.sessions.findLiveByTokenHash(again.tokenHash))?.session.id).toBe(inTx.id);
+    expect((await s.events.list({ userId: user.id, limit: 1 }))[0]?.data).toEqual({ session: inTx.id });
+  });
+
+  it('createWithEvent writes no event when the session is refused', async () => {
+    const s = getStore();
+    const { realm, user } = await userWithRealm(s);
+    const bad = newSession(realm, user.id, { tokenHash: Buffer.alloc(16, 1) });
+    const err = await rejectionOf(
+      s.sessions.createWithEvent(bad, {
+        realm,
+        kind: 'signin.succeeded',
+        userId: user.id,
+        ip: null,
+        userAgent: null,
+        data: {},
+      }),
+    );
+    expect((err as StoreQueryError).constraint).toBe('sessions_token_hash_len');
+    expect(await s.events.list({ userId: user.id, limit: 10 })).toEqual([]);
+  });
+
   it('a session past expires_at, past idle_expires_at, or revoked is not found', async () => {
     const s = getStore();
     const { realm, user } = await userWithRealm(s);

@@ -3,8 +3,8 @@
 // and all nodes agree on the answer.
 import { and, desc, eq, gt, gte, isNull, ne, type SQL, sql } from 'drizzle-orm';
 import type { Session } from '../../core/model.ts';
-import type { NewSession, SessionsRepo, SessionWithUser } from '../../core/ports.ts';
-import { type Db, isUuid, queryRows } from '../db.ts';
+import type { NewEvent, NewSession, SessionsRepo, SessionWithUser } from '../../core/ports.ts';
+import { countDeleted, type Db, isUuid, queryRows } from '../db.ts';
 import { sessions, users } from '../schema.ts';
 import { publicUserColumns, toUser } from './users-repo.ts';
 
@@ -45,6 +45,30 @@ export function createSessionsRepo(db: Db): SessionsRepo {
       .prepare('dostup_session_live_by_hash');
   }
 
+  // Sign-in writes the session and its audit event in ONE statement (data-modifying CTEs): one round
+  // trip and one commit instead of two — on PGlite every statement runs on the event loop, beside the
+  // argon2 work — and no issued session can miss its event. Prepared by name, like the lookup above:
+  // PostgreSQL plans this statement once per connection instead of on every sign-in.
+  let createWithEvent: ReturnType<typeof prepareCreateWithEvent> | undefined;
+  function prepareCreateWithEvent() {
+    const p = (name: string) => sql.placeholder(name);
+    const created = db
+      .$with('s', { id: sessions.id, createdAt: sessions.createdAt, lastSeenAt: sessions.lastSeenAt })
+      .as(
+        sql`insert into sessions (realm, user_id, token_hash, remember, idle_expires_at, expires_at, ip, user_agent)
+            values (${p('realm')}, ${p('userId')}, ${p('tokenHash')}, ${p('remember')}, ${p('idleExpiresAt')}::timestamptz,
+                    ${p('expiresAt')}::timestamptz, ${p('ip')}, ${p('userAgent')})
+            returning id, created_at, last_seen_at`,
+      );
+    const logged = db.$with('e', {}).as(
+      sql`insert into events (realm, kind, user_id, ip, user_agent, data)
+          select ${p('eventRealm')}, ${p('eventKind')}, ${p('eventUserId')}::uuid, ${p('eventIp')}, ${p('eventUserAgent')},
+                 ${p('eventData')}::jsonb || jsonb_build_object('session', s.id)
+          from s`,
+    );
+    return db.with(created, logged).select().from(created).prepare('dostup_session_create_with_event');
+  }
+
   return {
     async create(s: NewSession): Promise<Session> {
       const [row] = await db
@@ -62,6 +86,41 @@ export function createSessionsRepo(db: Db): SessionsRepo {
         .returning(sessionColumns);
       if (!row) throw new Error('session insert returned no row');
       return toSession(row);
+    },
+
+    async createWithEvent(s: NewSession, e: NewEvent): Promise<Session> {
+      createWithEvent ??= prepareCreateWithEvent();
+      const [row] = await createWithEvent.execute({
+        realm: s.realm,
+        userId: s.userId,
+        tokenHash: s.tokenHash,
+        remember: s.remember,
+        idleExpiresAt: s.idleExpiresAt.toISOString(),
+        expiresAt: s.expiresAt.toISOString(),
+        ip: s.ip,
+        userAgent: s.userAgent,
+        eventRealm: e.realm,
+        eventKind: e.kind,
+        eventUserId: e.userId,
+        eventIp: e.ip,
+        eventUserAgent: e.userAgent,
+        eventData: JSON.stringify(e.data ?? {}),
+      });
+      if (!row) throw new Error('session insert returned no row');
+      // Only what the database decided is read back; the rest is what we sent.
+      return {
+        id: row.id,
+        realm: s.realm,
+        userId: s.userId,
+        remember: s.remember,
+        createdAt: row.createdAt,
+        lastSeenAt: row.lastSeenAt,
+        idleExpiresAt: s.idleExpiresAt,
+        expiresAt: s.expiresAt,
+        revokedAt: null,
+        ip: s.ip,
+        userAgent: s.userAgent,
+      };
     },
 
     async findLiveByTokenHash(tokenHash: Buffer): Promise<SessionWithUser | null> {
@@ -139,16 +198,12 @@ export function createSessionsRepo(db: Db): SessionsRepo {
 
     async deleteExpired(before: Date): Promise<number> {
       const b = before.toISOString();
-      const [row] = await queryRows<{ n: number }>(
+      return countDeleted(
         db,
-        sql`with gone as (
-              delete from sessions
+        sql`delete from sessions
               where expires_at < ${b}::timestamptz or idle_expires_at < ${b}::timestamptz
-                 or revoked_at < ${b}::timestamptz
-              returning 1
-            ) select count(*)::int as n from gone`,
+                 or revoked_at < ${b}::timestamptz`,
       );
-      return Number(row?.n ?? 0);
     },
   };
 }

@@ -65,6 +65,30 @@ describeEachDriver('users repository', (getStore) => {
     expect(await s.users.getWithSecret(realm, 'nope')).toBeNull();
   });
 
+  it('findManyForSignIn looks several keys up at once, only in the realm, keyed by what was asked', async () => {
+    const s = getStore();
+    const realm = await makeRealm(s);
+    const a = await s.users.create(
+      newUser(realm, { email: 'A@Example.org', emailKey: 'a@example.org', passwordHash: 'h-a' }),
+    );
+    const b = await s.users.create(
+      newUser(realm, { email: 'b@example.org', emailKey: 'b@example.org', passwordHash: 'h-b' }),
+    );
+    const elsewhere = await makeRealm(s);
+    await s.users.create(newUser(elsewhere, { email: 'c@example.org', emailKey: 'c@example.org' }));
+    const found = await s.users.findManyForSignIn(realm, 'email', [
+      'b@example.org',
+      'a@example.org',
+      'c@example.org',
+      'A@Example.org',
+      'a@example.org',
+    ]);
+    expect([...found.keys()].sort()).toEqual(['a@example.org', 'b@example.org']);
+    expect(found.get('a@example.org')).toEqual({ ...a, passwordHash: 'h-a' });
+    expect(found.get('b@example.org')).toEqual({ ...b, passwordHash: 'h-b' });
+    expect(await s.users.findManyForSignIn(realm, 'login', [])).toEqual(new Map());
+  });
+
   it('findForSignIn looks up by normalized keys (case-insensitive) and returns the hash', async () => {
     const s = getStore();
     const realm = await makeRealm(s);
@@ -84,13 +108,18 @@ describeEachDriver('users repository', (getStore) => {
       ['phone', '+79161234567'],
     ] as const) {
       const found = await s.users.findForSignIn(realm, by, key);
-      expect(found?.id).toBe(u.id);
-      expect(found?.passwordHash).toBe('hash-1');
+      // The whole user, mapped like every other read (the sign-in answer shows it), plus the hash.
+      expect(found).toEqual({ ...u, passwordHash: 'hash-1' });
     }
     // The display value is not a key: lookups never match it directly.
     expect(await s.users.findForSignIn(realm, 'login', 'Ivan.Petrov')).toBeNull();
     expect(await s.users.findForSignIn(realm, 'email', 'ivan.petrov')).toBeNull();
     expect(await s.users.findForSignIn(await makeRealm(s), 'login', 'ivan.petrov')).toBeNull();
+    // The same lookups inside a transaction (repositories bound to it are built per transaction).
+    await s.transaction(async (tx) => {
+      expect((await tx.users.findForSignIn(realm, 'email', 'ivan@example.org'))?.id).toBe(u.id);
+      expect(await tx.users.findForSignIn(realm, 'email', 'nobody@example.org')).toBeNull();
+    });
   });
 
   it('identifiers are unique per realm and the error names which one', async () => {

@@ -1,6 +1,6 @@
 // Accounts. The password hash is selected only by findForSignIn: every other read uses
 // `publicColumns`, so a hash cannot reach a page or an API answer by a careless spread.
-import { and, asc, count, desc, eq, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, inArray, sql } from 'drizzle-orm';
 import { DostupError } from '../../core/errors.ts';
 import type { Locale, User, UserStatus, UserWithSecret } from '../../core/model.ts';
 import type { NewUser, UsersRepo } from '../../core/ports.ts';
@@ -52,6 +52,19 @@ const TAKEN_BY_INDEX: Record<string, '/login' | '/email' | '/phone'> = {
 const LOOKUP = { login: users.loginKey, email: users.emailKey, phone: users.phone } as const;
 
 export function createUsersRepo(db: Db): UsersRepo {
+  // The sign-in lookup runs on every sign-in: built once per lookup kind (not per call), and prepared
+  // by name so PostgreSQL parses and plans it once per connection. Lazily: repositories bound to a
+  // transaction are created per transaction and most never sign anyone in.
+  const forSignIn: Partial<Record<keyof typeof LOOKUP, ReturnType<typeof prepareForSignIn>>> = {};
+  function prepareForSignIn(by: keyof typeof LOOKUP) {
+    return db
+      .select({ ...publicUserColumns, passwordHash: users.passwordHash })
+      .from(users)
+      .where(and(eq(users.realm, sql.placeholder('realm')), eq(LOOKUP[by], sql.placeholder('key'))))
+      .limit(1)
+      .prepare(`dostup_user_for_signin_${by}`);
+  }
+
   return {
     async create(u: NewUser): Promise<User> {
       try {
@@ -96,12 +109,23 @@ export function createUsersRepo(db: Db): UsersRepo {
     },
 
     async findForSignIn(realm, by, key): Promise<UserWithSecret | null> {
-      const [row] = await db
-        .select({ ...publicUserColumns, passwordHash: users.passwordHash })
-        .from(users)
-        .where(and(eq(users.realm, realm), eq(LOOKUP[by], key)))
-        .limit(1);
+      forSignIn[by] ??= prepareForSignIn(by);
+      const [row] = await forSignIn[by].execute({ realm, key });
       return row ? { ...toUser(row), passwordHash: row.passwordHash } : null;
+    },
+
+    async findManyForSignIn(realm, by, keys): Promise<Map<string, UserWithSecret>> {
+      const wanted = [...new Set(keys)];
+      if (wanted.length === 0) return new Map();
+      const rows = await db
+        .select({ ...publicUserColumns, passwordHash: users.passwordHash, key: LOOKUP[by] })
+        .from(users)
+        .where(and(eq(users.realm, realm), inArray(LOOKUP[by], wanted)));
+      return new Map(
+        rows.flatMap(({ key, ...row }) =>
+          key === null ? [] : [[key, { ...toUser(row), passwordHash: row.passwordHash }]],
+        ),
+      );
     },
 
     async getWithSecret(realm: string, id: string): Promise<UserWithSecret | null> {

@@ -46,3 +46,21 @@ it('re-hashes an outdated hash with the current parameters and keeps the history
   expect(await t.d.store.users.passwordHistory(user.id, 10)).toEqual([]);
   expect((await signIn('rehash-me', GOOD_PASSWORD)).statusCode).toBe(200);
 });
+
+it('a sign-in writes its success event together with the session it issued', async () => {
+  const user = await t.addUser({ login: 'event-me', password: GOOD_PASSWORD });
+  const res = await t.inject({
+    method: 'POST',
+    url: '/api/v1/realms/main/login',
+    headers: { 'content-type': 'application/json', 'user-agent': 'event-test-agent' },
+    payload: { identifier: 'event-me', password: GOOD_PASSWORD, remember: true },
+  });
+  expect(res.statusCode).toBe(200);
+  const session = (res.json() as { session: { id: string; remember: boolean } }).session;
+  const events = await t.d.store.events.list({ userId: user.id, kind: 'signin.succeeded', limit: 10 });
+  expect(events).toHaveLength(1);
+  expect(events[0]).toMatchObject({ realm: 'main', userId: user.id, userAgent: 'event-test-agent' });
+  expect(events[0]?.data).toEqual({ method: 'password', remember: session.remember, session: session.id });
+  const rows = await t.raw('select user_id, user_agent from sessions where id = $1', [session.id]);
+  expect(rows).toEqual([{ user_id: user.id, user_agent: 'event-test-agent' }]);
+});

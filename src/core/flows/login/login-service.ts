@@ -53,14 +53,11 @@ export function createLoginService(deps: LoginServiceDeps) {
         .catch((e) => deps.onError?.(e));
     }
     state = move(loginMachine, state, 'completed');
-    const issued = await deps.sessions.issue(user, realm, input.remember, ctx);
-    await deps.events.append({
-      realm: realm.name,
+    // The success event is written in the same statement as the session (its data gets `remember`
+    // and `session`).
+    const issued = await deps.sessions.issue(user, realm, input.remember, ctx, {
       kind: 'signin.succeeded',
-      userId: user.id,
-      ip: ctx.ip,
-      userAgent: ctx.userAgent,
-      data: { method: 'password', remember: issued.session.remember, session: issued.session.id },
+      data: { method: 'password' },
     });
     return completed({ user, session: issued.session, token: issued.token });
   }

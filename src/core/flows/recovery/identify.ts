@@ -88,6 +88,26 @@ export async function findRecoveryUser(
   return null;
 }
 
+/** findRecoveryUser for a batch: one lookup per identifier kind, the same matching rules; aligned with `ids`. */
+export async function findRecoveryUsers(
+  users: UsersRepo,
+  realm: RealmPolicy,
+  ids: Pick<Identified, 'loginKey' | 'emailKey'>[],
+): Promise<(UserWithSecret | null)[]> {
+  const keys = (k: 'loginKey' | 'emailKey') => ids.flatMap((id) => (id[k] ? [id[k]] : []));
+  const none = new Map<string, UserWithSecret>();
+  const loginKeys = keys('loginKey');
+  const emailKeys = keys('emailKey');
+  const byLogin = loginKeys.length > 0 ? await users.findManyForSignIn(realm.name, 'login', loginKeys) : none;
+  const byEmail = emailKeys.length > 0 ? await users.findManyForSignIn(realm.name, 'email', emailKeys) : none;
+  return ids.map((id) => {
+    const u = id.loginKey ? (byLogin.get(id.loginKey) ?? null) : null;
+    const m = id.emailKey ? (byEmail.get(id.emailKey) ?? null) : null;
+    if (id.loginKey && id.emailKey) return u && m && u.id === m.id ? u : null;
+    return u ?? m;
+  });
+}
+
 /** Who may reset their own password: active, with the right (S2.2), and a mailbox to send to. */
 export function canSelfReset(u: UserWithSecret | null): u is UserWithSecret & { email: string } {
   return !!u && u.status === 'active' && u.rights.includes('password:change-own') && !!u.email;

@@ -2,23 +2,25 @@
 // moves the flow to `code_sent`, issues the code and queues the mail (or pretends to, for an
 // unknown or ineligible account). It runs after the HTTP response, so the response can't leak the
 // lookup by content or by time. A compare-and-swap on the flow makes a flow processed once even
-// when the in-process schedule and another node's sweep race for it.
+// when the in-process schedule and another node's sweep race for it. Flows are processed in
+// batches (whatever became due while the last batch ran): on the embedded database the cost is per
+// statement, so a batch of N costs little more than one flow.
 import { randomInt } from 'node:crypto';
-import { issueRecoveryMail } from '../../methods/email-code/recovery.ts';
-import type { Clock, MailQueue, Random, RateLimiter, Store } from '../../ports.ts';
+import { createBatcher } from '../../batching.ts';
+import { issueRecoveryMails } from '../../methods/email-code/recovery.ts';
+import type { UserWithSecret } from '../../model.ts';
+import type { Clock, FlowRecord, MailQueue, RateLimiter, Store } from '../../ports.ts';
 import { realmTitle } from '../../realm/policy.ts';
 import type { RealmPolicy } from '../../realm/policy-schema.ts';
 import type { OneTimeSecrets } from '../../secrets/one-time-secrets.ts';
-import { createFlowEngine } from '../engine.ts';
-import { parseState } from '../machine.ts';
-import { canSelfReset, findRecoveryUser } from './identify.ts';
+import { move } from '../machine.ts';
+import { canSelfReset, findRecoveryUsers } from './identify.ts';
 import { RECOVERY_BUCKETS } from './recovery-service.ts';
 import { type RecoveryData, recoveryData, recoveryMachine } from './state.ts';
 
 export interface RecoveryProcessorDeps {
   store: Store;
   clock: Clock;
-  random: Random;
   limiter: RateLimiter;
   secrets: OneTimeSecrets;
   mail: MailQueue;
@@ -30,62 +32,139 @@ export interface RecoveryProcessorDeps {
   jitterMs?: [number, number] | 0;
 }
 
+const BATCH_WAIT_MS = 25;
+
+/** What the processor decided for one flow, before its transaction. */
+interface Plan {
+  rec: FlowRecord;
+  data: RecoveryData;
+  found: UserWithSecret | null;
+  eligible: (UserWithSecret & { email: string }) | null;
+  destination: string | null;
+  throttled: boolean;
+}
+
 export function createRecoveryProcessor(deps: RecoveryProcessorDeps) {
   const inFlight = new Set<Promise<void>>();
   let timer: NodeJS.Timeout | null = null;
+  // Flows whose pause ends within BATCH_WAIT_MS of each other are processed together (the pause is
+  // random anyway; this adds at most that much to it).
+  const batched = createBatcher(
+    async (ids: string[]) => {
+      await processMany(ids);
+      return ids.map(() => undefined);
+    },
+    { waitMs: BATCH_WAIT_MS },
+  );
 
-  async function process(flowId: string): Promise<void> {
-    const rec = await deps.store.flows.get(flowId);
-    if (!rec || rec.kind !== recoveryMachine.kind || rec.expired || rec.state !== 'requested') return;
-    const realm = await deps.realms.get(rec.realm);
-    if (!realm) return;
-    const data = recoveryData(rec.data);
-    const found = await findRecoveryUser(deps.store.users, realm, data);
-    const eligible = canSelfReset(found) ? found : null;
-    // Mail flooding: one address gets a bounded number of recovery mails whoever asks.
-    const destination =
-      eligible?.email.toLowerCase() ??
-      (realm.recovery.unknownAccounts === 'hide-and-notify' && !found ? data.emailKey : null);
-    const throttled = destination
-      ? (await deps.limiter.consume(RECOVERY_BUCKETS.perDestination, `${realm.name}:${destination}`)) > 0
-      : false;
+  /**
+   * Process `requested` flows: one read of the flows, one lookup per identifier kind and realm, and
+   * per realm ONE transaction that moves every flow (each under its own compare-and-swap), issues
+   * the codes and queues the mails. Each flow ends exactly as if processed alone.
+   */
+  async function processMany(flowIds: string[]): Promise<void> {
+    const recs = (await deps.store.flows.getMany([...new Set(flowIds)])).filter(
+      (r) => r.kind === recoveryMachine.kind && !r.expired && r.state === 'requested',
+    );
+    // Oldest first: the order the requests came in (a later code replaces an earlier one).
+    // Flows written by one statement share its time: then the order they were asked for decides.
+    const asked = new Map(flowIds.map((id, i) => [id, i]));
+    recs.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || asked.get(a.id)! - asked.get(b.id)!);
+    const byRealm = new Map<string, FlowRecord[]>();
+    for (const r of recs) {
+      const flows = byRealm.get(r.realm);
+      if (flows) flows.push(r);
+      else byRealm.set(r.realm, [r]);
+    }
+    for (const [name, flows] of byRealm) {
+      const realm = await deps.realms.get(name);
+      if (realm) await processRealm(realm, flows);
+    }
+  }
 
-    const next: RecoveryData = {
-      ...data,
-      userId: eligible?.id ?? null,
-      sentAt: deps.clock.now().toISOString(),
-      sends: data.sends + 1,
-    };
+  async function processRealm(realm: RealmPolicy, flows: FlowRecord[]): Promise<void> {
+    try {
+      await processBatch(realm, flows);
+    } catch (e) {
+      if (flows.length === 1) throw e;
+      // The whole batch rolled back. One bad flow must not hold back everyone batched with it (and
+      // again at every sweep): each on its own, so only the bad one fails.
+      for (const f of flows) await processBatch(realm, [f]).catch(deps.onError);
+    }
+  }
+
+  async function processBatch(realm: RealmPolicy, flows: FlowRecord[]): Promise<void> {
+    const datas = flows.map((r) => recoveryData(r.data));
+    const users = await findRecoveryUsers(deps.store.users, realm, datas);
+    const plans: Plan[] = [];
+    // In request order: two requests for one user in one batch end as they would one after the
+    // other — both mailed, the later code replacing the earlier one (issueMany keeps that order).
+    for (const [i, rec] of flows.entries()) {
+      const data = datas[i]!;
+      const found = users[i] ?? null;
+      const eligible = canSelfReset(found) ? found : null;
+      // Mail flooding: one address gets a bounded number of recovery mails whoever asks.
+      const destination =
+        eligible?.email.toLowerCase() ??
+        (realm.recovery.unknownAccounts === 'hide-and-notify' && !found ? data.emailKey : null);
+      const throttled = destination
+        ? (await deps.limiter.consume(RECOVERY_BUCKETS.perDestination, `${realm.name}:${destination}`)) > 0
+        : false;
+      plans.push({ rec, data, found, eligible, destination, throttled });
+    }
+    const state = move(recoveryMachine, 'requested', 'code_sent');
+    const sentAt = deps.clock.now().toISOString();
     const sent = await deps.store.transaction(async (tx) => {
-      const engine = createFlowEngine({ flows: tx.flows, clock: deps.clock, random: deps.random });
-      const flow = { record: rec, state: parseState(recoveryMachine, rec.state), data: rec.data };
-      const moved = await engine.advance(recoveryMachine, flow, 'code_sent', { ...next }).catch(() => null);
-      if (!moved) return false; // someone else processed it
-      let kind: 'recovery.mailed' | 'recovery.throttled' | null = null;
-      if (eligible && !throttled) {
-        await issueRecoveryMail(tx, deps, realm, eligible, rec.id, data.requestLocale);
-        kind = 'recovery.mailed';
-      } else if (!found && !throttled && destination && data.emailTyped) {
-        await deps.mail.enqueue(tx, {
+      const moved = await tx.flows.updateMany(
+        plans.map(({ rec, data, eligible }) => ({
+          id: rec.id,
+          expectedVersion: rec.version,
+          state,
+          data: { ...data, userId: eligible?.id ?? null, sentAt, sends: data.sends + 1 },
+        })),
+      );
+      // Flows someone else processed first (another node's sweep) are theirs: nothing more here.
+      const mine = plans.filter((p) => moved.has(p.rec.id));
+      const codes = mine.filter((p) => p.eligible && !p.throttled);
+      await issueRecoveryMails(
+        tx,
+        deps,
+        realm,
+        codes.map((p) => ({ user: p.eligible!, flowId: p.rec.id, requestLocale: p.data.requestLocale })),
+      );
+      const notices = mine.filter((p) => !p.found && !p.throttled && p.destination && p.data.emailTyped);
+      await deps.mail.enqueueMany(
+        tx,
+        notices.map((p) => ({
           realm: realm.name,
-          recipient: data.emailTyped,
+          recipient: p.data.emailTyped!,
           template: 'recovery-unknown-account',
-          locale: data.requestLocale,
-          params: { realmName: realmTitle(realm, data.requestLocale) },
-        });
-        kind = 'recovery.mailed';
-      } else if (throttled) kind = 'recovery.throttled';
-      if (kind) {
-        await tx.events.append({
-          realm: realm.name,
-          kind,
-          userId: eligible?.id ?? null,
-          ip: null,
-          userAgent: null,
-          data: { flow: rec.id, ...(eligible ? {} : { account: found ? 'ineligible' : 'unknown' }) },
-        });
-      }
-      return kind === 'recovery.mailed';
+          locale: p.data.requestLocale,
+          params: { realmName: realmTitle(realm, p.data.requestLocale) },
+        })),
+      );
+      await tx.events.appendMany(
+        mine.flatMap((p) => {
+          const kind = p.throttled
+            ? 'recovery.throttled'
+            : p.eligible || notices.includes(p)
+              ? 'recovery.mailed'
+              : null;
+          if (!kind) return [];
+          const account = p.eligible ? {} : { account: p.found ? 'ineligible' : 'unknown' };
+          return [
+            {
+              realm: realm.name,
+              kind,
+              userId: p.eligible?.id ?? null,
+              ip: null,
+              userAgent: null,
+              data: { flow: p.rec.id, ...account },
+            } as const,
+          ];
+        }),
+      );
+      return codes.length + notices.length > 0;
     });
     if (sent) deps.mail.kick();
   }
@@ -97,7 +176,7 @@ export function createRecoveryProcessor(deps: RecoveryProcessorDeps) {
 
   async function sweep() {
     const stale = await deps.store.flows.listStale(recoveryMachine.kind, 'requested', 5, 50);
-    for (const f of stale) await process(f.id);
+    if (stale.length > 0) await processMany(stale.map((f) => f.id));
   }
 
   return {
@@ -109,9 +188,10 @@ export function createRecoveryProcessor(deps: RecoveryProcessorDeps) {
      */
     schedule(flowId: string) {
       const delay = deps.jitterMs === 0 ? 0 : randomInt(deps.jitterMs?.[0] ?? 20, deps.jitterMs?.[1] ?? 400);
-      track(new Promise((r) => setTimeout(r, delay)).then(() => process(flowId)));
+      track(new Promise((r) => setTimeout(r, delay)).then(() => batched(flowId)));
     },
-    process,
+    /** Process these flows now, as one batch (the sweep's way; tests). */
+    processMany,
     start() {
       timer ??= setInterval(() => track(sweep()), deps.sweepMs ?? 5000);
       timer.unref();

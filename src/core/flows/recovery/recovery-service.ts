@@ -1,9 +1,11 @@
 // "Forgot password?" — the request side: identify, rate-limit, write the flow, answer. The answer
 // is the same for every account (unless the realm opted in to reveal, S1.4/S2.2): the lookup, the
 // code and the mail happen in the processor after the response.
+
+import { createBatcher } from '../../batching.ts';
 import { DostupError } from '../../errors.ts';
 import type { RequestContext } from '../../model.ts';
-import type { Clock, Random, RateLimiter, Store } from '../../ports.ts';
+import type { Clock, NewEvent, NewFlow, Random, RateLimiter, Store } from '../../ports.ts';
 import type { RealmPolicy } from '../../realm/policy-schema.ts';
 import { createFlowEngine, type LoadedFlow } from '../engine.ts';
 import { canSelfReset, findRecoveryUser, identify, type RecoveryInput } from './identify.ts';
@@ -38,6 +40,19 @@ export interface RecoveryView {
 export function createRecoveryService(deps: RecoveryServiceDeps) {
   const engine = (store = deps.store) =>
     createFlowEngine({ flows: store.flows, clock: deps.clock, random: deps.random });
+  // "Forgot password?" is the one request anybody can send for any account, so it has to be cheap:
+  // requests arriving together write their flows in one INSERT and their events in another (group
+  // commit, see batching.ts). Each still answers only once its own row is committed.
+  const createFlows = createBatcher((fs: NewFlow[]) => deps.store.flows.createMany(fs));
+  const appendEvents = createBatcher(async (es: NewEvent[]) => {
+    await deps.store.events.appendMany(es);
+    return es.map(() => undefined);
+  });
+  const requestEngine = createFlowEngine({
+    flows: { ...deps.store.flows, create: createFlows },
+    clock: deps.clock,
+    random: deps.random,
+  });
 
   const enabled = (realm: RealmPolicy) => {
     if (!realm.recovery.enabled) throw new DostupError('RECOVERY_DISABLED');
@@ -81,8 +96,8 @@ export function createRecoveryService(deps: RecoveryServiceDeps) {
       wrongCodes: 0,
       sends: 0,
     };
-    const flow = await engine().start(recoveryMachine, realm.name, { ...data }, binding);
-    await deps.store.events.append({
+    const flow = await requestEngine.start(recoveryMachine, realm.name, { ...data }, binding);
+    await appendEvents({
       realm: realm.name,
       kind: 'recovery.requested',
       userId: null,

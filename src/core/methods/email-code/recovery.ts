@@ -10,42 +10,59 @@ import { RECOVERY_PURPOSE, recoveryLink } from '../email-link/recovery.ts';
 
 export const typedCodeMaxAgeSeconds = (realm: RealmPolicy) => realm.recovery.code.codeLifetimeMinutes * 60;
 
-/** Issue a new code (older ones die) and queue the mail — inside the caller's transaction. */
-export async function issueRecoveryMail(
+export interface RecoveryMailTo {
+  user: User & { email: string };
+  flowId: string;
+  requestLocale: Locale;
+}
+
+/**
+ * Issue a new code for each entry (older ones die) and queue their mails — inside the caller's
+ * transaction, in one round of statements for the whole batch. Entries for the same user end as
+ * if issued one after the other: the last one's code is the live one.
+ */
+export async function issueRecoveryMails(
   tx: Repos,
   deps: { secrets: OneTimeSecrets; mail: MailQueue },
   realm: RealmPolicy,
-  user: User & { email: string },
-  flowId: string,
-  requestLocale: Locale,
-): Promise<{ secretId: string }> {
+  to: RecoveryMailTo[],
+): Promise<void> {
+  if (to.length === 0) return;
   const c = realm.recovery.code;
-  const issued = await deps.secrets.issue(tx.oneTimeSecrets, {
-    realm: realm.name,
-    userId: user.id,
-    purpose: RECOVERY_PURPOSE,
-    flowId,
-    format: c.format,
-    length: c.length,
-    ttlSeconds: Math.max(c.linkLifetimeMinutes, c.codeLifetimeMinutes) * 60,
-    maxAttempts: c.maxAttempts,
-  });
-  // S2.4: the mail speaks the user's language, not the language of whoever asked.
-  const locale = user.locale ?? requestLocale;
-  await deps.mail.enqueue(tx, {
-    realm: realm.name,
-    recipient: user.email,
-    template: 'recovery-code',
-    locale,
-    params: {
-      realmName: realmTitle(realm, locale),
-      login: user.login ?? user.email,
-      code: issued.secret,
-      link: recoveryLink(realm, issued.id, issued.secret),
-      linkLifetimeMinutes: c.linkLifetimeMinutes,
-      codeLifetimeMinutes: c.codeLifetimeMinutes,
-      ...(realm.branding.supportText?.[locale] ? { supportText: realm.branding.supportText[locale] } : {}),
-    },
-  });
-  return { secretId: issued.id };
+  const issued = await deps.secrets.issueMany(
+    tx.oneTimeSecrets,
+    to.map((t) => ({
+      realm: realm.name,
+      userId: t.user.id,
+      purpose: RECOVERY_PURPOSE,
+      flowId: t.flowId,
+      format: c.format,
+      length: c.length,
+      ttlSeconds: Math.max(c.linkLifetimeMinutes, c.codeLifetimeMinutes) * 60,
+      maxAttempts: c.maxAttempts,
+    })),
+  );
+  await deps.mail.enqueueMany(
+    tx,
+    to.map(({ user, requestLocale }, i) => {
+      const code = issued[i]!;
+      // S2.4: the mail speaks the user's language, not the language of whoever asked.
+      const locale = user.locale ?? requestLocale;
+      return {
+        realm: realm.name,
+        recipient: user.email,
+        template: 'recovery-code',
+        locale,
+        params: {
+          realmName: realmTitle(realm, locale),
+          login: user.login ?? user.email,
+          code: code.secret,
+          link: recoveryLink(realm, code.id, code.secret),
+          linkLifetimeMinutes: c.linkLifetimeMinutes,
+          codeLifetimeMinutes: c.codeLifetimeMinutes,
+          ...(realm.branding.supportText?.[locale] ? { supportText: realm.branding.supportText[locale] } : {}),
+        },
+      };
+    }),
+  );
 }

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { createBatcher } from './batching.ts';
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+describe('createBatcher', () => {
+  it('writes the callers of one tick as one batch and answers each with its own result', async () => {
+    const batches: number[][] = [];
+    const double = createBatcher(async (xs: number[]) => {
+      batches.push(xs);
+      return xs.map((x) => x * 2);
+    });
+    expect(await Promise.all([double(1), double(2), double(3)])).toEqual([2, 4, 6]);
+    expect(batches).toEqual([[1, 2, 3]]);
+  });
+
+  it('collects callers who arrive while a batch is being written into the next one', async () => {
+    const batches: number[][] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const id = createBatcher(async (xs: number[]) => {
+      batches.push(xs);
+      if (batches.length === 1) await gate;
+      return xs;
+    });
+    const first = id(1);
+    await tick();
+    const later = [id(2), id(3), id(4)];
+    release();
+    expect(await Promise.all([first, ...later])).toEqual([1, 2, 3, 4]);
+    expect(batches).toEqual([[1], [2, 3, 4]]);
+  });
+
+  it('caps a batch at max', async () => {
+    const sizes: number[] = [];
+    const id = createBatcher(
+      async (xs: number[]) => {
+        sizes.push(xs.length);
+        return xs;
+      },
+      { max: 2 },
+    );
+    await Promise.all([1, 2, 3, 4, 5].map((x) => id(x)));
+    expect(sizes).toEqual([2, 2, 1]);
+  });
+
+  it('fails every caller of a failed batch, and the next batch is tried afresh', async () => {
+    let calls = 0;
+    const flaky = createBatcher(async (xs: number[]) => {
+      calls++;
+      if (calls === 1) throw new Error('database down');
+      return xs;
+    });
+    const failed = await Promise.allSettled([flaky(1), flaky(2)]);
+    expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(await flaky(3)).toBe(3);
+  });
+
+  it('refuses a write that does not answer every item', async () => {
+    const short = createBatcher(async (xs: number[]) => xs.slice(1));
+    await expect(Promise.all([short(1), short(2)])).rejects.toThrow(/returned 1 of 2/);
+  });
+
+  it('idle() waits for the batch in progress', async () => {
+    const done: number[] = [];
+    const slow = createBatcher(async (xs: number[]) => {
+      await new Promise((r) => setTimeout(r, 20));
+      done.push(...xs);
+      return xs;
+    });
+    void slow(7);
+    await slow.idle();
+    expect(done).toEqual([7]);
+  });
+});

@@ -4,7 +4,7 @@
 // most self time, and the same grouped by package/source folder. Not a benchmark: the profiler
 // itself slows the server; read the shares, not the rates.
 // SCENARIO: signin | whoami | recovery-existing | recovery-unknown. Knobs: USERS 200, DURATION 8,
-// CONNECTIONS 16, TOP 25.
+// CONNECTIONS 16, TOP 25, CALLERS (a function name: print the stacks that call it).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -97,4 +97,20 @@ const top = (m, n) =>
     .join('\n');
 console.log(`\nself time, ${(total / 1e6).toFixed(1)} s of event-loop samples\n${top(self, num('TOP', 25))}`);
 console.log(`\nby place\n${top(byPlace, 15)}`);
+// CALLERS=name: who calls the functions of that name (their stacks, 8 frames up, by self time).
+if (process.env.CALLERS) {
+  const parent = new Map();
+  for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n);
+  const stacks = new Map();
+  for (const n of prof.nodes) {
+    if (n.callFrame.functionName !== process.env.CALLERS) continue;
+    const names = [];
+    for (let p = parent.get(n.id), k = 0; p && k < 8; p = parent.get(p.id), k++) {
+      names.push(p.callFrame.functionName || `(anonymous ${p.callFrame.url.split('/').pop()}:${p.callFrame.lineNumber + 1})`);
+    }
+    const key = names.join(' < ');
+    stacks.set(key, (stacks.get(key) ?? 0) + (dt.get(n.id) ?? 0));
+  }
+  console.log(`\ncallers of ${process.env.CALLERS}\n${top(stacks, 10)}`);
+}
 fs.rmSync(profDir, { recursive: true, force: true });

@@ -2,11 +2,13 @@
 // applies pending migrations, and hands out repositories. Nothing here is a module singleton: every
 // call returns its own store, so tests and several realms' processes never share hidden state.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { PGlite as PGliteClient } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import type { Repos, Store } from '../core/ports.ts';
 import { createRepos } from './create-repos.ts';
 import { type Db, toStoreError, wrapRepo } from './db.ts';
 import { type MigrationConnection, migrate, pgliteMigrationConnection, pgMigrationConnection } from './migrate.ts';
+import { withPreparedStatements } from './pglite-statements.ts';
 
 export interface OpenStoreOptions {
   /** postgres://… — PostgreSQL through a node-postgres pool. Without it, PGlite. */
@@ -80,7 +82,8 @@ async function openDriver(opts: OpenStoreOptions, log: (msg: string) => void): P
   log(`store: PGlite ${opts.dataDir ? `in ${opts.dataDir}` : 'in memory'}`);
   return {
     kind: 'pglite',
-    db: drizzlePglite({ client }),
+    // Queries through named prepared statements, one call into the database each (see the module).
+    db: drizzlePglite({ client: withPreparedStatements(client) as unknown as PGliteClient }),
     migration: pgliteMigrationConnection(client),
     raw: async (text, params) => (await client.query<Record<string, unknown>>(text, params)).rows,
     close: () => client.close(),

@@ -106,7 +106,9 @@ if (process.env.CALLERS) {
     if (n.callFrame.functionName !== process.env.CALLERS) continue;
     const names = [];
     for (let p = parent.get(n.id), k = 0; p && k < 8; p = parent.get(p.id), k++) {
-      names.push(p.callFrame.functionName || `(anonymous ${p.callFrame.url.split('/').pop()}:${p.callFrame.lineNumber + 1})`);
+      names.push(
+        p.callFrame.functionName || `(anonymous ${p.callFrame.url.split('/').pop()}:${p.callFrame.lineNumber + 1})`,
+      );
     }
     const key = names.join(' < ');
     stacks.set(key, (stacks.get(key) ?? 0) + (dt.get(n.id) ?? 0));

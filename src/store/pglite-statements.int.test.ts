@@ -34,7 +34,12 @@ describe('PGlite with prepared statements', () => {
       expect(mine.rows).toEqual(theirs.rows);
       expect(mine.fields).toEqual(theirs.fields);
     }
-    expect((await fast.query(select, ['k1'])).rows[0]).toMatchObject({ k: 'k1', n: 7, data: { a: [1, 'ж'] }, ok: true });
+    expect((await fast.query(select, ['k1'])).rows[0]).toMatchObject({
+      k: 'k1',
+      n: 7,
+      data: { a: [1, 'ж'] },
+      ok: true,
+    });
     expect(fast.prepared - before).toBe(2);
     await fast.query(select, ['nobody']);
     expect(fast.prepared - before).toBe(2);

@@ -97,6 +97,8 @@ export const ConfigSchema = z
     SESSION_CACHE_MS: intFrom(0, 60000).default(2000),
     /** Between housekeeping rounds (expired sessions, flows, codes; old mail), seconds; 0 = never. */
     HOUSEKEEPING_INTERVAL_S: intFrom(0, 86400).default(3600),
+    /** After this long without a request following a busy spell, one full garbage collection (ms); 0 = never. */
+    IDLE_GC_MS: intFrom(0, 600000).default(2000),
     /** How long sent and abandoned mail stays in the outbox, days. */
     OUTBOX_KEEP_DAYS: intFrom(1, 3650).default(7),
     /** Trust X-Forwarded-For from a reverse proxy (only behind one you run). */

@@ -42,6 +42,8 @@ export interface HttpDeps {
   /** SHA-256 of the admin API token. */
   adminTokenHash: Buffer;
   logger: Logger;
+  /** Told of every request (the idle collector): must be cheap and synchronous. */
+  onRequest?: () => void;
 }
 
 export const LANG_COOKIE = 'dostup_lang';
@@ -159,7 +161,9 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   const https = deps.config.DOSTUP_PUBLIC_URL?.startsWith('https://') ?? false;
   const pageHeaders = staticSecurityHeaders(https);
   const apiHeaders = apiSecurityHeaders(https);
+  const onRequest = deps.onRequest ?? (() => {});
   app.addHook('onRequest', (req, reply, done) => {
+    onRequest();
     reply.headers(req.url.startsWith('/api/v1/') ? apiHeaders : pageHeaders);
     done();
   });

@@ -114,4 +114,23 @@ describe('PGlite with prepared statements', () => {
     expect((await pg.query('select x from other')).rows).toEqual([{ x: 3 }]);
     expect(fast.prepared).toBe(before);
   });
+
+  it('keeps at most maxStatements: the least recently used is closed, and runs again when asked', async () => {
+    const small = withPreparedStatements(pg, { maxStatements: 3 });
+    const q = (i: number) => `select ${i}::int as v, $1::text as k`;
+    for (let i = 0; i < 3; i++) await small.query(q(i), ['a']);
+    await small.query(q(0), ['a']); // 0 is now the most recently used; 1 the least
+    await small.query(q(3), ['a']);
+    expect(small.prepared).toBe(3);
+    const names = async () =>
+      (await pg.query<{ statement: string }>('select statement from pg_prepared_statements')).rows.map(
+        (r) => r.statement,
+      );
+    const live = await names();
+    expect(live).toContain(q(0));
+    expect(live).not.toContain(q(1));
+    expect(live.filter((t) => /^select \d::int/.test(t))).toHaveLength(3);
+    expect((await small.query<{ v: number }>(q(1), ['b'])).rows).toEqual([{ v: 1, k: 'b' }]);
+    expect(small.prepared).toBe(3);
+  });
 });

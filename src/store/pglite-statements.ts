@@ -9,6 +9,7 @@
 // caller's open transaction) and the query lock. Values are serialized and rows parsed by PGlite's
 // own serializers and parsers, so results are the same as through query(). Anything unusual (other
 // statement kinds, query options drizzle does not use, a full statement cache) takes PGlite's path.
+import { randomBytes } from 'node:crypto';
 import { type PGlite, parse, protocol, type Results, type Transaction } from '@electric-sql/pglite';
 
 type QueryOptions = Parameters<PGlite['query']>[2];
@@ -21,7 +22,10 @@ interface Prepared {
   rowDescription: BackendMessage | null;
 }
 
-/** Statements a server runs are a fixed set, but batch inserts vary with the batch size. */
+/**
+ * Statements a server runs are a fixed set, but batch inserts vary with the batch size: the least
+ * recently used statement is closed (its plan freed in the database) to make room for a new one.
+ */
 const MAX_STATEMENTS = 256;
 const PREPARABLE = /^\s*(select|insert|update|delete|with)\b/i;
 
@@ -45,23 +49,38 @@ export interface PreparedPglite {
   query<T>(text: string, params?: unknown[], options?: QueryOptions): Promise<Results<T>>;
   exec: PGlite['exec'];
   transaction<T>(fn: (tx: PreparedTransaction) => Promise<T>): Promise<T>;
-  /** Statements prepared so far (tests). */
+  /** Statements prepared now (tests). */
   readonly prepared: number;
 }
 
 export type PreparedTransaction = Transaction & Pick<PreparedPglite, 'query'>;
 
-export function withPreparedStatements(pg: PGlite): PreparedPglite {
+export function withPreparedStatements(pg: PGlite, opts: { maxStatements?: number } = {}): PreparedPglite {
+  const max = opts.maxStatements ?? MAX_STATEMENTS;
+  // A Map iterates in insertion order: re-inserting on each use keeps the least recently used first.
   const cache = new Map<string, Prepared>();
   let counter = 0;
+  // Names live in the database session: two wrappers over one PGlite must not collide.
+  const prefix = `dostup_${randomBytes(4).toString('hex')}_`;
 
   async function prepare(text: string): Promise<Prepared | null> {
     const hit = cache.get(text);
-    if (hit) return hit;
-    if (cache.size >= MAX_STATEMENTS || !PREPARABLE.test(text)) return null;
-    const name = `dostup_${++counter}`;
+    if (hit) {
+      cache.delete(text);
+      cache.set(text, hit);
+      return hit;
+    }
+    if (!PREPARABLE.test(text)) return null;
+    const evict: Uint8Array[] = [];
+    if (cache.size >= max) {
+      const [oldText, old] = cache.entries().next().value as [string, Prepared];
+      cache.delete(oldText);
+      evict.push(protocol.serialize.close({ type: 'S', name: old.name }));
+    }
+    const name = `${prefix}${++counter}`;
     const { messages } = await pg.execProtocol(
       concat([
+        ...evict,
         protocol.serialize.parse({ name, text }),
         protocol.serialize.describe({ type: 'S', name }),
         protocol.serialize.sync(),

@@ -99,7 +99,7 @@ async function signIn(t: RecoveryTestDostup, realm: string, identifier: string, 
 /** The newest live secret id a flow issued (by raw SQL: the mail must carry this one). */
 async function secretOfFlow(t: RecoveryTestDostup, flowId: string): Promise<string> {
   const rows = await t.raw(
-    'select id::text as id from one_time_secrets where flow_id = $1 order by created_at desc limit 1',
+    'select id::text as id from one_time_secrets where flow_id = $1 order by invalidated_at is null desc, created_at desc limit 1',
     [flowId],
   );
   const id = rows[0]?.id;

@@ -162,14 +162,14 @@ describe('hosted password-recovery pages', () => {
     return { res, flowId: m![1]! };
   }
 
-  /** The recovery mail of `flowId` (the newest secret it issued), from the dev mailbox. */
+  /** The recovery mail of `flowId` (the secret it issued last: the one not invalidated, since PGlite's millisecond clock can tie two), from the dev mailbox. */
   async function mailOf(
     flowId: string,
     to: string,
   ): Promise<DevMailJson & { secretId: string; code: string; link: string }> {
     await settleFlow(t, flowId);
     const rows = await t.raw(
-      'select id::text as id from one_time_secrets where flow_id = $1 order by created_at desc limit 1',
+      'select id::text as id from one_time_secrets where flow_id = $1 order by invalidated_at is null desc, created_at desc limit 1',
       [flowId],
     );
     const secretId = String(rows[0]?.id);

@@ -3,7 +3,7 @@ import { DostupError } from '../../core/errors.ts';
 import type { UserStatus } from '../../core/model.ts';
 import { StoreQueryError } from '../db.ts';
 import { describeEachDriver } from '../testing/each-driver.ts';
-import { makeRealm, newUser, rejectionOf, uniqueName, uuid } from '../testing/fixtures.ts';
+import { makeRealm, newUser, rejectionOf, sleep, uniqueName, uuid } from '../testing/fixtures.ts';
 
 function expectTaken(err: unknown, path: string): void {
   expect(err).toBeInstanceOf(DostupError);
@@ -179,7 +179,11 @@ describeEachDriver('users repository', (getStore) => {
     const s = getStore();
     const realm = await makeRealm(s);
     const created = [];
-    for (let i = 0; i < 5; i++) created.push(await s.users.create(newUser(realm)));
+    for (let i = 0; i < 5; i++) {
+      created.push(await s.users.create(newUser(realm)));
+      // PGlite's clock moves once a millisecond; users made within one are ordered by id, not by creation.
+      await sleep(2);
+    }
     await s.users.create(newUser(await makeRealm(s)));
     expect(await s.users.count(realm)).toBe(5);
     const page1 = await s.users.list(realm, { limit: 2, offset: 0 });

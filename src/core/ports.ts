@@ -380,4 +380,6 @@ export interface RateLimiter {
   consume(bucket: string, key: string): Promise<number>;
   /** Forget the failures of `key` (after a successful sign-in). */
   reset(bucket: string, key: string): Promise<void>;
+  /** Give back one point consumed for work that then did not happen (lost a race, rolled back). */
+  refund(bucket: string, key: string): Promise<void>;
 }

@@ -25,6 +25,14 @@ function suite(make: () => RateLimiter, second?: () => RateLimiter) {
     await l.reset('b', a);
     expect(await l.consume('b', a)).toBe(0);
   });
+  it('refund gives one point back: the try after it is allowed again, one more is not', async () => {
+    const l = make();
+    const key = randomBytes(6).toString('hex');
+    for (let i = 0; i < 3; i++) await l.consume('b', key);
+    await l.refund('b', key);
+    expect(await l.consume('b', key)).toBe(0);
+    expect(await l.consume('b', key)).toBeGreaterThan(0);
+  });
   it('refuses an unknown bucket loudly (a typo must not disable a limit)', async () => {
     await expect(make().consume('nope', 'k')).rejects.toThrow(/unknown rate-limit bucket/);
   });

@@ -47,5 +47,8 @@ export function createRateLimiter(buckets: Record<string, BucketSpec>, redis?: R
     async reset(bucket, key) {
       await get(bucket).delete(key);
     },
+    async refund(bucket, key) {
+      await get(bucket).reward(key, 1);
+    },
   };
 }

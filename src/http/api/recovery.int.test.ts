@@ -1859,6 +1859,29 @@ describe('password recovery rate limits (JSON API)', () => {
     );
   });
 
+  it('per destination: a flow two nodes process at once counts once against the address', async () => {
+    const u = await newUser(t, realm);
+    const raced = {
+      id: randomUUID(),
+      realm: realm.name,
+      kind: 'recovery',
+      state: 'requested',
+      data: { loginKey: u.login.toLowerCase(), emailKey: null, emailTyped: null, requestLocale: 'ru', sends: 0 },
+      csrfBinding: null,
+      expiresAt: new Date(Date.now() + 30 * 60_000),
+    };
+    await t.d.store.flows.createMany([raced]);
+    // Both read the flow as requested; one compare-and-swap wins, the other sends nothing.
+    await Promise.all([t.d.processor.processMany([raced.id]), t.d.processor.processMany([raced.id])]);
+    await t.d.outbox.runOnce();
+    expect(await mailsTo(t, u.email)).toHaveLength(1);
+    // So the address still has the rest of its allowance (PER_DESTINATION = 2): the next request is mailed.
+    const res = await ask(t, realm.name, { identifier: u.login });
+    await settleFlow(t, json<View>(res).flowId);
+    await t.d.outbox.runOnce();
+    expect(await mailsTo(t, u.email)).toHaveLength(PER_DESTINATION);
+  });
+
   it('code submissions per IP: past the limit even the right code is 429 with Retry-After; another address still works', async () => {
     const u = await newUser(t, realm);
     const r = await requestCode(t, realm.name, { identifier: u.login }, u.email);

@@ -114,58 +114,74 @@ export function createRecoveryProcessor(deps: RecoveryProcessorDeps) {
     }
     const state = move(recoveryMachine, 'requested', 'code_sent');
     const sentAt = deps.clock.now().toISOString();
-    const sent = await deps.store.transaction(async (tx) => {
-      const moved = await tx.flows.updateMany(
-        plans.map(({ rec, data, eligible }) => ({
-          id: rec.id,
-          expectedVersion: rec.version,
-          state,
-          data: { ...data, userId: eligible?.id ?? null, sentAt, sends: data.sends + 1 },
-        })),
+    // A mail the address was allowed here but that this node then does not send (the flow was
+    // another node's, or the transaction failed and will be retried) gives its point back: else a
+    // flow processed twice would count twice against the address's allowance.
+    const refund = (ps: Plan[]) =>
+      Promise.all(
+        ps
+          .filter((p) => p.destination && !p.throttled)
+          .map((p) => deps.limiter.refund(RECOVERY_BUCKETS.perDestination, `${realm.name}:${p.destination}`)),
       );
-      // Flows someone else processed first (another node's sweep) are theirs: nothing more here.
-      const mine = plans.filter((p) => moved.has(p.rec.id));
-      const codes = mine.filter((p) => p.eligible && !p.throttled);
-      await issueRecoveryMails(
-        tx,
-        deps,
-        realm,
-        codes.map((p) => ({ user: p.eligible!, flowId: p.rec.id, requestLocale: p.data.requestLocale })),
-      );
-      const notices = mine.filter((p) => !p.found && !p.throttled && p.destination && p.data.emailTyped);
-      await deps.mail.enqueueMany(
-        tx,
-        notices.map((p) => ({
-          realm: realm.name,
-          recipient: p.data.emailTyped!,
-          template: 'recovery-unknown-account',
-          locale: p.data.requestLocale,
-          params: { realmName: realmTitle(realm, p.data.requestLocale) },
-        })),
-      );
-      await tx.events.appendMany(
-        mine.flatMap((p) => {
-          const kind = p.throttled
-            ? 'recovery.throttled'
-            : p.eligible || notices.includes(p)
-              ? 'recovery.mailed'
-              : null;
-          if (!kind) return [];
-          const account = p.eligible ? {} : { account: p.found ? 'ineligible' : 'unknown' };
-          return [
-            {
-              realm: realm.name,
-              kind,
-              userId: p.eligible?.id ?? null,
-              ip: null,
-              userAgent: null,
-              data: { flow: p.rec.id, ...account },
-            } as const,
-          ];
-        }),
-      );
-      return codes.length + notices.length > 0;
-    });
+    let moved: Set<string> = new Set();
+    const sent = await deps.store
+      .transaction(async (tx) => {
+        moved = await tx.flows.updateMany(
+          plans.map(({ rec, data, eligible }) => ({
+            id: rec.id,
+            expectedVersion: rec.version,
+            state,
+            data: { ...data, userId: eligible?.id ?? null, sentAt, sends: data.sends + 1 },
+          })),
+        );
+        // Flows someone else processed first (another node's sweep) are theirs: nothing more here.
+        const mine = plans.filter((p) => moved.has(p.rec.id));
+        const codes = mine.filter((p) => p.eligible && !p.throttled);
+        await issueRecoveryMails(
+          tx,
+          deps,
+          realm,
+          codes.map((p) => ({ user: p.eligible!, flowId: p.rec.id, requestLocale: p.data.requestLocale })),
+        );
+        const notices = mine.filter((p) => !p.found && !p.throttled && p.destination && p.data.emailTyped);
+        await deps.mail.enqueueMany(
+          tx,
+          notices.map((p) => ({
+            realm: realm.name,
+            recipient: p.data.emailTyped!,
+            template: 'recovery-unknown-account',
+            locale: p.data.requestLocale,
+            params: { realmName: realmTitle(realm, p.data.requestLocale) },
+          })),
+        );
+        await tx.events.appendMany(
+          mine.flatMap((p) => {
+            const kind = p.throttled
+              ? 'recovery.throttled'
+              : p.eligible || notices.includes(p)
+                ? 'recovery.mailed'
+                : null;
+            if (!kind) return [];
+            const account = p.eligible ? {} : { account: p.found ? 'ineligible' : 'unknown' };
+            return [
+              {
+                realm: realm.name,
+                kind,
+                userId: p.eligible?.id ?? null,
+                ip: null,
+                userAgent: null,
+                data: { flow: p.rec.id, ...account },
+              } as const,
+            ];
+          }),
+        );
+        return codes.length + notices.length > 0;
+      })
+      .catch(async (e: unknown) => {
+        await refund(plans);
+        throw e;
+      });
+    await refund(plans.filter((p) => !moved.has(p.rec.id)));
     if (sent) deps.mail.kick();
   }
 

@@ -1882,6 +1882,45 @@ describe('password recovery rate limits (JSON API)', () => {
     expect(await mailsTo(t, u.email)).toHaveLength(PER_DESTINATION);
   });
 
+  it('per destination: a processing that rolled back gives its point back', async () => {
+    const u = await newUser(t, realm);
+    const flow = {
+      id: randomUUID(),
+      realm: realm.name,
+      kind: 'recovery',
+      state: 'requested',
+      data: { loginKey: u.login.toLowerCase(), emailKey: null, emailTyped: null, requestLocale: 'ru', sends: 0 },
+      csrfBinding: null,
+      expiresAt: new Date(Date.now() + 30 * 60_000),
+    };
+    await t.d.store.flows.createMany([flow]);
+    const store = t.d.store;
+    const transaction = store.transaction;
+    store.transaction = ((fn: Parameters<typeof transaction>[0]) =>
+      transaction.call(store, (tx) =>
+        fn({
+          ...tx,
+          flows: {
+            ...tx.flows,
+            updateMany: async () => {
+              throw new Error('row refused');
+            },
+          },
+        }),
+      )) as typeof transaction;
+    try {
+      await expect(t.d.processor.processMany([flow.id])).rejects.toThrow('row refused');
+    } finally {
+      store.transaction = transaction;
+    }
+    // The retry (the sweep's) mails it, and the address still has its second mail (PER_DESTINATION = 2).
+    await t.d.processor.processMany([flow.id]);
+    const res = await ask(t, realm.name, { identifier: u.login });
+    await settleFlow(t, json<View>(res).flowId);
+    await t.d.outbox.runOnce();
+    expect(await mailsTo(t, u.email)).toHaveLength(PER_DESTINATION);
+  });
+
   it('code submissions per IP: past the limit even the right code is 429 with Retry-After; another address still works', async () => {
     const u = await newUser(t, realm);
     const r = await requestCode(t, realm.name, { identifier: u.login }, u.email);

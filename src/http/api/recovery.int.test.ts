@@ -28,6 +28,7 @@ import {
   uniqueIp,
   uniqueLogin,
 } from '../../../test/support/test-server.ts';
+import type { Store } from '../../core/ports.ts';
 import type { RealmPolicy } from '../../core/realm/policy-schema.ts';
 import { freePort, type SmtpSink, startSmtpSink, waitFor } from '../../delivery/testing/smtp-sink.ts';
 
@@ -94,6 +95,56 @@ async function signIn(t: RecoveryTestDostup, realm: string, identifier: string, 
       payload: JSON.stringify({ identifier, password }),
     })
     .then(track);
+}
+
+/**
+ * A recovery flow as a request leaves it (`requested`), to be written directly with flows.createMany:
+ * then nothing else schedules it, and one processMany is one batch.
+ */
+function requestedFlow(realm: string, data: Record<string, unknown>) {
+  return {
+    id: randomUUID(),
+    realm,
+    kind: 'recovery',
+    state: 'requested',
+    data,
+    csrfBinding: null,
+    expiresAt: new Date(Date.now() + 30 * 60_000),
+  };
+}
+
+/** A requested flow for an account typed by its login. */
+const loginFlow = (realm: string, login: string) =>
+  requestedFlow(realm, {
+    loginKey: login.toLowerCase(),
+    emailKey: null,
+    emailTyped: null,
+    requestLocale: 'ru',
+    sends: 0,
+  });
+
+/**
+ * Until the returned function is called, the store's transactions fail to write the flows `refuse`
+ * picks (as a database error on their rows would).
+ */
+function refuseFlowUpdates(store: Store, refuse: (id: string) => boolean): () => void {
+  const transaction = store.transaction;
+  store.transaction = ((fn: Parameters<typeof transaction>[0]) =>
+    transaction.call(store, (tx) =>
+      fn({
+        ...tx,
+        flows: {
+          ...tx.flows,
+          updateMany: async (changes) => {
+            if (changes.some((c) => refuse(c.id))) throw new Error('row refused');
+            return tx.flows.updateMany(changes);
+          },
+        },
+      }),
+    )) as typeof transaction;
+  return () => {
+    store.transaction = transaction;
+  };
 }
 
 /** The newest live secret id a flow issued (by raw SQL: the mail must carry this one). */
@@ -452,12 +503,8 @@ describe('password recovery over the JSON API', () => {
     it('one batch with two users (one asked twice) and an unknown address: every flow ends as if processed alone', async () => {
       const a = await newUser(t, main);
       const b = await newUser(t, main);
-      const flow = (email: string) => ({
-        id: randomUUID(),
-        realm: main.name,
-        kind: 'recovery',
-        state: 'requested',
-        data: {
+      const flow = (email: string) =>
+        requestedFlow(main.name, {
           userId: null,
           loginKey: null,
           emailKey: email.toLowerCase(),
@@ -466,10 +513,7 @@ describe('password recovery over the JSON API', () => {
           sentAt: null,
           wrongCodes: 0,
           sends: 0,
-        },
-        csrfBinding: null,
-        expiresAt: new Date(Date.now() + 30 * 60_000),
-      });
+        });
       const nobody = `${uniqueLogin('nobody')}@mail.example.test`;
       const flows = [flow(a.email), flow(b.email), flow(a.email), flow(nobody)];
       // Written directly (not through the API) so nothing else schedules them: one processMany is one batch.
@@ -515,37 +559,16 @@ describe('password recovery over the JSON API', () => {
   describe('a failing flow in a batch', () => {
     it('does not hold back the others: they are processed one by one, only the bad one stays requested', async () => {
       const users = [await newUser(t, main), await newUser(t, main), await newUser(t, main)];
-      const flows = users.map((u) => ({
-        id: randomUUID(),
-        realm: main.name,
-        kind: 'recovery',
-        state: 'requested',
-        data: { loginKey: u.login.toLowerCase(), emailKey: null, emailTyped: null, requestLocale: 'ru', sends: 0 },
-        csrfBinding: null,
-        expiresAt: new Date(Date.now() + 30 * 60_000),
-      }));
+      const flows = users.map((u) => loginFlow(main.name, u.login));
       await t.d.store.flows.createMany(flows);
       // The middle flow's write fails (as a database error on its row would), whatever batch it is in.
       const poison = flows[1]!.id;
       const store = t.d.store;
-      const transaction = store.transaction;
-      store.transaction = ((fn: Parameters<typeof transaction>[0]) =>
-        transaction.call(store, (tx) =>
-          fn({
-            ...tx,
-            flows: {
-              ...tx.flows,
-              updateMany: async (changes) => {
-                if (changes.some((c) => c.id === poison)) throw new Error('row refused');
-                return tx.flows.updateMany(changes);
-              },
-            },
-          }),
-        )) as typeof transaction;
+      const restore = refuseFlowUpdates(store, (id) => id === poison);
       try {
         await t.d.processor.processMany(flows.map((f) => f.id));
       } finally {
-        store.transaction = transaction;
+        restore();
       }
       const states = await Promise.all(flows.map(async (f) => (await store.flows.get(f.id))?.state));
       expect(states).toEqual(['code_sent', 'requested', 'code_sent']);
@@ -1861,15 +1884,7 @@ describe('password recovery rate limits (JSON API)', () => {
 
   it('per destination: a flow two nodes process at once counts once against the address', async () => {
     const u = await newUser(t, realm);
-    const raced = {
-      id: randomUUID(),
-      realm: realm.name,
-      kind: 'recovery',
-      state: 'requested',
-      data: { loginKey: u.login.toLowerCase(), emailKey: null, emailTyped: null, requestLocale: 'ru', sends: 0 },
-      csrfBinding: null,
-      expiresAt: new Date(Date.now() + 30 * 60_000),
-    };
+    const raced = loginFlow(realm.name, u.login);
     await t.d.store.flows.createMany([raced]);
     // Both read the flow as requested; one compare-and-swap wins, the other sends nothing.
     await Promise.all([t.d.processor.processMany([raced.id]), t.d.processor.processMany([raced.id])]);
@@ -1884,34 +1899,13 @@ describe('password recovery rate limits (JSON API)', () => {
 
   it('per destination: a processing that rolled back gives its point back', async () => {
     const u = await newUser(t, realm);
-    const flow = {
-      id: randomUUID(),
-      realm: realm.name,
-      kind: 'recovery',
-      state: 'requested',
-      data: { loginKey: u.login.toLowerCase(), emailKey: null, emailTyped: null, requestLocale: 'ru', sends: 0 },
-      csrfBinding: null,
-      expiresAt: new Date(Date.now() + 30 * 60_000),
-    };
+    const flow = loginFlow(realm.name, u.login);
     await t.d.store.flows.createMany([flow]);
-    const store = t.d.store;
-    const transaction = store.transaction;
-    store.transaction = ((fn: Parameters<typeof transaction>[0]) =>
-      transaction.call(store, (tx) =>
-        fn({
-          ...tx,
-          flows: {
-            ...tx.flows,
-            updateMany: async () => {
-              throw new Error('row refused');
-            },
-          },
-        }),
-      )) as typeof transaction;
+    const restore = refuseFlowUpdates(t.d.store, () => true);
     try {
       await expect(t.d.processor.processMany([flow.id])).rejects.toThrow('row refused');
     } finally {
-      store.transaction = transaction;
+      restore();
     }
     // The retry (the sweep's) mails it, and the address still has its second mail (PER_DESTINATION = 2).
     await t.d.processor.processMany([flow.id]);

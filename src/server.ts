@@ -179,9 +179,10 @@ export async function createDostup(config: Config, opts: { logger?: Logger; stor
     onRound: (deleted) => log.info({ deleted }, 'housekeeping: old rows deleted'),
   });
 
-  // Only a serving process collects at idle (startBackground): tests and one-off CLI commands don't.
-  const gc = config.IDLE_GC_MS > 0 ? exposeGc() : null;
-  const idle = createIdleCollector({ idleMs: gc ? config.IDLE_GC_MS : 0, collect: () => gc?.() });
+  // Only a serving process collects at idle: V8's collector is fetched in startBackground, so tests
+  // and one-off CLI commands never create the context that exposes it.
+  let gc: (() => void) | null = null;
+  const idle = createIdleCollector({ idleMs: config.IDLE_GC_MS, collect: () => gc?.() });
 
   const { token, generated, file } = resolveAdminToken(config);
   let app: FastifyInstance | null = null;
@@ -207,7 +208,10 @@ export async function createDostup(config: Config, opts: { logger?: Logger; stor
       outbox.start();
       processor.start();
       housekeeping.start();
-      idle.start();
+      if (config.IDLE_GC_MS > 0) {
+        gc ??= exposeGc();
+        if (gc) idle.start();
+      }
     },
     generatedAdminToken: generated ? token : null,
     adminTokenFile: file,

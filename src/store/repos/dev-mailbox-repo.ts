@@ -3,7 +3,7 @@
 // It holds mail in clear text — which is why it only ever exists without real SMTP.
 import { desc, eq, sql } from 'drizzle-orm';
 import type { DevMail, DevMailboxRepo, NewDevMail } from '../../core/ports.ts';
-import { countDeleted, type Db, isUuid, queryRows } from '../db.ts';
+import { countDeleted, type Db, isUuid } from '../db.ts';
 import { devMailbox } from '../schema-outbox.ts';
 
 type DevMailRow = typeof devMailbox.$inferSelect;

@@ -5,7 +5,7 @@
 // guesses, a double-submitted reset — cannot get more than the rules allow.
 import { and, eq, getTableColumns, gt, isNull, lt, type SQL, sql } from 'drizzle-orm';
 import type { NewOneTimeSecret, OneTimeSecretRecord, OneTimeSecretsRepo } from '../../core/ports.ts';
-import { countDeleted, type Db, isUuid, queryRows } from '../db.ts';
+import { countDeleted, type Db, isUuid } from '../db.ts';
 import { oneTimeSecrets as t } from '../schema-secrets.ts';
 
 /**

@@ -6,7 +6,7 @@
 import { and, desc, eq, inArray, lte, or, sql } from 'drizzle-orm';
 import type { Locale } from '../../core/model.ts';
 import type { NewOutboxMessage, OutboxChannel, OutboxMessage, OutboxRepo, OutboxStatus } from '../../core/ports.ts';
-import { countDeleted, type Db, isUuid, queryRows } from '../db.ts';
+import { countDeleted, type Db, isUuid } from '../db.ts';
 import { outbox } from '../schema-outbox.ts';
 
 type OutboxRow = typeof outbox.$inferSelect;

@@ -4,7 +4,7 @@
 import { and, desc, eq, gt, gte, isNull, ne, type SQL, sql } from 'drizzle-orm';
 import type { Session } from '../../core/model.ts';
 import type { NewEvent, NewSession, SessionsRepo, SessionWithUser } from '../../core/ports.ts';
-import { countDeleted, type Db, isUuid, queryRows } from '../db.ts';
+import { countDeleted, type Db, isUuid } from '../db.ts';
 import { sessions, users } from '../schema.ts';
 import { publicUserColumns, toUser } from './users-repo.ts';
 

@@ -104,7 +104,9 @@ const top = (m, n) =>
     .slice(0, n)
     .map(([k, us]) => `${((100 * us) / total).toFixed(1).padStart(5)} %  ${k}`)
     .join('\n');
-console.log(`\nself time, ${(total / 1e6).toFixed(1)} s of event-loop samples in the load window (warm-up included)\n${top(self, num('TOP', 25))}`);
+console.log(
+  `\nself time, ${(total / 1e6).toFixed(1)} s of event-loop samples in the load window (warm-up included)\n${top(self, num('TOP', 25))}`,
+);
 console.log(`\nby place\n${top(byPlace, 15)}`);
 // CALLERS=name: who calls the functions of that name (their stacks, 8 frames up, by self time).
 if (process.env.CALLERS) {

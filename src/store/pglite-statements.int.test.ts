@@ -45,7 +45,9 @@ describe('PGlite with prepared statements', () => {
     const [at, n, data] = mixed.rows[0] as unknown[];
     expect(typeof at).toBe('string');
     expect([n, data]).toEqual([7, { a: [1, 'ж'] }]);
-    expect((await fast.query<{ at: unknown }>('select at from t where k = $1', ['k1'])).rows[0]!.at).toBeInstanceOf(Date);
+    expect((await fast.query<{ at: unknown }>('select at from t where k = $1', ['k1'])).rows[0]!.at).toBeInstanceOf(
+      Date,
+    );
     expect(fast.prepared - before).toBe(4);
     await fast.query(select, ['nobody']);
     expect(fast.prepared - before).toBe(4);

@@ -229,6 +229,9 @@ export interface OneTimeSecretRecord {
   ageSeconds: number;
 }
 
+/** Why a one-time secret that exists can't be used (or `live` when it still can). */
+export type UnusableReason = 'used' | 'replaced' | 'expired' | 'exhausted' | 'live';
+
 export interface OneTimeSecretsRepo {
   /**
    * Inserts the secrets and, in the same statement sequence, invalidates older unused ones of the same
@@ -248,6 +251,12 @@ export interface OneTimeSecretsRepo {
    * Compares nothing and counts nothing — for a page that shows "this link has expired" up front.
    */
   isUsable(id: string, realm: string, purpose: string): Promise<boolean>;
+  /**
+   * Read-only, for the event log after a refused link: why the secret can no longer be used, and
+   * whose it was. null when the realm has no such row (never issued, another realm's, or already deleted).
+   * The first reason that applies, in the order used, replaced, expired, exhausted.
+   */
+  whyUnusable(id: string, realm: string): Promise<{ reason: UnusableReason; userId: string } | null>;
   /** Atomic single use: `UPDATE … SET used_at = now() WHERE id = $1 AND used_at IS NULL AND … RETURNING`. */
   consume(id: string): Promise<boolean>;
   /** Invalidate every unused secret of the user for the purpose (e.g. after a completed reset). */

@@ -62,6 +62,20 @@ function fakeRepo() {
       r.attempts += 1;
       return withAge(r);
     },
+    async whyUnusable(id, realm) {
+      const r = rows.get(id);
+      if (!r || r.realm !== realm) return null;
+      const reason = r.usedAt
+        ? 'used'
+        : r.invalidatedAt
+          ? 'replaced'
+          : r.expiresAt <= now()
+            ? 'expired'
+            : r.attempts >= r.maxAttempts
+              ? 'exhausted'
+              : 'live';
+      return { reason, userId: r.userId };
+    },
     async consume(id) {
       const r = rows.get(id);
       if (!r || !usable(r)) return false;

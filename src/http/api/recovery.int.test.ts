@@ -1176,7 +1176,7 @@ describe('password recovery over the JSON API', () => {
   });
 
   describe('events', () => {
-    it('requested, mailed, code_failed, completed, password.changed, failed and expired are recorded, with ip and user agent', async () => {
+    it('requested, mailed, code_failed (wrong or used code), completed, password.changed, failed and expired (only an expired link) are recorded, with ip and user agent', async () => {
       const realm = await putRealm(t, uniqueRealm('events'), { recovery: { code: { maxAttempts: 2 } } });
       const ua = 'RecoveryEventsTest/1.0';
       const ip = uniqueIp();
@@ -1193,6 +1193,12 @@ describe('password recovery over the JSON API', () => {
         (await complete(t, realm.name, { secretId: ra.secretId, code: ra.code, password: newPassword() }, o))
           .statusCode,
       ).toBe(200);
+      // The used link replayed: the same refusal, logged as a used code, not as an expired one.
+      expectError(
+        await complete(t, realm.name, { secretId: ra.secretId, code: ra.code, password: newPassword() }, o),
+        400,
+        'CODE_INVALID',
+      );
 
       const b = await newUser(t, realm);
       const rb = await requestCode(t, realm.name, { identifier: b.login }, b.email, o);
@@ -1226,11 +1232,15 @@ describe('password recovery over the JSON API', () => {
           .map((e) => e.userId)
           .sort(),
       ).toEqual([a.user.id, b.user.id, c.user.id].sort());
-      withCtx('recovery.code_failed', a.user.id);
+      expect(withCtx('recovery.code_failed', a.user.id).map((e) => e.data.reason)).toEqual(
+        expect.arrayContaining(['mismatch', 'used']),
+      );
       withCtx('recovery.completed', a.user.id);
       withCtx('password.changed', a.user.id);
       withCtx('recovery.failed', b.user.id);
-      expect(withCtx('recovery.expired')).toHaveLength(1);
+      expect(withCtx('recovery.expired').map((e) => [e.userId, e.data.reason, e.data.secret])).toEqual([
+        [c.user.id, 'expired', rc.secretId],
+      ]);
       expect(of('recovery.completed', b.user.id)).toHaveLength(0);
       // Events never carry the code.
       expect(JSON.stringify(ev)).not.toContain(ra.code);

@@ -176,6 +176,36 @@ describeEachDriver('one-time secrets repository', (getStore, { raw }) => {
     expect(await attemptsOf(issued.id)).toBe(0);
   });
 
+  it('whyUnusable tells live, used, replaced, expired (database clock) and exhausted apart, with the owner', async () => {
+    const s = getStore();
+    const { realm, userId, input } = await setup(s, { maxAttempts: 1 });
+    const why = (id: string, inRealm = realm) => s.oneTimeSecrets.whyUnusable(id, inRealm);
+    const exhausted = await secrets.issue(s.oneTimeSecrets, input);
+    await secrets.verify(s.oneTimeSecrets, {
+      by: { id: exhausted.id },
+      purpose: 'recovery',
+      secret: wrongFor(exhausted.secret),
+    });
+    expect(await why(exhausted.id)).toEqual({ reason: 'exhausted', userId });
+    const replaced = exhausted; // the next issue replaces it: replaced outranks exhausted
+    const used = await secrets.issue(s.oneTimeSecrets, { ...input, maxAttempts: 5 });
+    expect(await why(replaced.id)).toEqual({ reason: 'replaced', userId });
+    expect(await why(used.id)).toEqual({ reason: 'live', userId });
+    expect(await secrets.consume(s.oneTimeSecrets, used.id)).toBe(true);
+    expect(await why(used.id)).toEqual({ reason: 'used', userId });
+
+    const other = await setup(s);
+    const expired = await secrets.issue(s.oneTimeSecrets, other.input);
+    expect(await why(expired.id, other.realm)).toEqual({ reason: 'live', userId: other.userId });
+    expect(await why(expired.id)).toBeNull(); // another realm's secret says nothing here
+    // Expiry is the database's judgement: moved into the past there, not on this machine's clock.
+    await raw("update one_time_secrets set expires_at = now() - interval '1 second' where id = $1", [expired.id]);
+    expect(await why(expired.id, other.realm)).toEqual({ reason: 'expired', userId: other.userId });
+
+    expect(await why(uuid())).toBeNull();
+    expect(await why('not-a-uuid')).toBeNull();
+  });
+
   it('a newer secret for the same user + purpose invalidates the older one', async () => {
     const s = getStore();
     const { realm, userId, input } = await setup(s);

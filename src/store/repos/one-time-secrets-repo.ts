@@ -4,7 +4,7 @@
 // the limit, and a secret is used up by `… WHERE used_at IS NULL`, so racing requests — parallel
 // guesses, a double-submitted reset — cannot get more than the rules allow.
 import { and, eq, getTableColumns, gt, isNull, lt, type SQL, sql } from 'drizzle-orm';
-import type { NewOneTimeSecret, OneTimeSecretRecord, OneTimeSecretsRepo } from '../../core/ports.ts';
+import type { NewOneTimeSecret, OneTimeSecretRecord, OneTimeSecretsRepo, UnusableReason } from '../../core/ports.ts';
 import { countDeleted, type Db, isUuid } from '../db.ts';
 import { oneTimeSecrets as t } from '../schema-secrets.ts';
 
@@ -132,6 +132,24 @@ export function createOneTimeSecretsRepo(db: Db): OneTimeSecretsRepo {
         )
         .limit(1);
       return rows.length > 0;
+    },
+
+    async whyUnusable(id: string, realm: string) {
+      if (!isUuid(id)) return null;
+      // Judged by the database clock, like every other decision about a secret.
+      const [row] = await db
+        .select({
+          userId: t.userId,
+          reason: sql<UnusableReason>`case
+            when ${t.usedAt} is not null then 'used'
+            when ${t.invalidatedAt} is not null then 'replaced'
+            when ${t.expiresAt} <= now() then 'expired'
+            when ${t.attempts} >= ${t.maxAttempts} then 'exhausted'
+            else 'live' end`,
+        })
+        .from(t)
+        .where(and(eq(t.id, id), eq(t.realm, realm)));
+      return row ?? null;
     },
 
     async consume(id: string): Promise<boolean> {

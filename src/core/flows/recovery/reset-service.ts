@@ -138,9 +138,19 @@ export function createResetService(deps: ResetServiceDeps) {
     if (!res.ok) {
       // A link names the secret, whose row names the user: the event records whose code was tried.
       const userId = 'userId' in by ? by.userId : (res.record?.userId ?? null);
-      if (res.reason === 'not_found' && 'id' in by)
-        await event('recovery.expired', realm.name, userId, ctx, { secret: by.id });
-      else
+      if (res.reason === 'not_found' && 'id' in by) {
+        // The answer is the same whatever the cause; the log says which it was, so "expired" counts
+        // expired links only, and a replayed (used) or superseded link is visible as what it is.
+        const why = await deps.store.oneTimeSecrets.whyUnusable(by.id, realm.name);
+        const data = { secret: by.id, reason: why?.reason ?? 'unknown' };
+        await event(
+          why?.reason === 'expired' ? 'recovery.expired' : 'recovery.code_failed',
+          realm.name,
+          why?.userId ?? null,
+          ctx,
+          data,
+        );
+      } else
         await event(res.reason === 'exhausted' ? 'recovery.failed' : 'recovery.code_failed', realm.name, userId, ctx, {
           reason: res.reason,
         });

@@ -97,6 +97,8 @@ export const ConfigSchema = z
     SESSION_CACHE_MS: intFrom(0, 60000).default(2000),
     /** Between housekeeping rounds (expired sessions, flows, codes; old mail), seconds; 0 = never. */
     HOUSEKEEPING_INTERVAL_S: intFrom(0, 86400).default(3600),
+    /** Embedded PGlite only (it has no autovacuum): between VACUUMs of the busy tables, seconds; 0 = only after housekeeping. */
+    PGLITE_VACUUM_INTERVAL_S: intFrom(0, 86400).default(10),
     /** After this long without a request following a busy spell, one full garbage collection (ms); 0 = never. */
     IDLE_GC_MS: intFrom(0, 600000).default(2000),
     /** How long sent and abandoned mail stays in the outbox, days. */

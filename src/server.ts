@@ -175,8 +175,11 @@ export async function createDostup(config: Config, opts: { logger?: Logger; stor
     clock: systemClock,
     outboxKeepDays: config.OUTBOX_KEEP_DAYS,
     intervalMs: config.HOUSEKEEPING_INTERVAL_S * 1000,
+    // PostgreSQL vacuums itself (store.vacuum is a no-op there): no timer for nothing.
+    vacuumIntervalMs: store.driver === 'pglite' ? config.PGLITE_VACUUM_INTERVAL_S * 1000 : 0,
     onError,
     onRound: (deleted) => log.info({ deleted }, 'housekeeping: old rows deleted'),
+    onVacuum: (ms) => log.debug({ ms: Math.round(ms) }, 'housekeeping: vacuum'),
   });
 
   // Only a serving process collects at idle: V8's collector is fetched in startBackground, so tests

@@ -379,6 +379,11 @@ export interface Store extends Repos {
   transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T>;
   /** Database reachable (for /ready). */
   ping(): Promise<void>;
+  /**
+   * Reclaim dead row versions where the database does not do it itself (embedded PGlite has no
+   * autovacuum); a no-op on PostgreSQL. Housekeeping calls it on a timer.
+   */
+  vacuum(): Promise<void>;
   close(): Promise<void>;
   readonly driver: 'pglite' | 'pg';
 }

@@ -136,24 +136,25 @@ export function createResetService(deps: ResetServiceDeps) {
       maxAgeSeconds: maxAge,
     });
     if (!res.ok) {
-      // A link names the secret, whose row names the user: the event records whose code was tried.
-      const userId = 'userId' in by ? by.userId : (res.record?.userId ?? null);
       if (res.reason === 'not_found' && 'id' in by) {
-        // The answer is the same whatever the cause; the log says which it was, so "expired" counts
-        // expired links only, and a replayed (used) or superseded link is visible as what it is.
+        // The answer is the same whatever the cause; the log says which it was (and, since a link
+        // names the secret, whose), so "expired" counts expired links only, and a replayed (used) or
+        // superseded link is visible as what it is.
         const why = await deps.store.oneTimeSecrets.whyUnusable(by.id, realm.name);
-        const data = { secret: by.id, reason: why?.reason ?? 'unknown' };
         await event(
           why?.reason === 'expired' ? 'recovery.expired' : 'recovery.code_failed',
           realm.name,
           why?.userId ?? null,
           ctx,
-          data,
+          { secret: by.id, reason: why?.reason ?? 'unknown' },
         );
-      } else
+      } else {
+        // The event records whose code was tried: the user asked for, or the row the link named.
+        const userId = 'userId' in by ? by.userId : (res.record?.userId ?? null);
         await event(res.reason === 'exhausted' ? 'recovery.failed' : 'recovery.code_failed', realm.name, userId, ctx, {
           reason: res.reason,
         });
+      }
       if (res.reason === 'exhausted') {
         await fail(flow ?? (await loadFlowById(realm, res.record?.flowId ?? null)));
         throw new DostupError('CODE_EXHAUSTED');

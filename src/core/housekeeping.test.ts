@@ -31,7 +31,18 @@ function recordingStore(opts: { holdRound?: boolean } = {}): Store {
   } as unknown as Store;
 }
 
-const clock = { now: () => new Date() };
+/** Housekeeping over a recording store; rounds and vacuums off unless a test sets their intervals. */
+const housekeeping = (over: Partial<Parameters<typeof createHousekeeping>[0]> & { holdRound?: boolean } = {}) => {
+  const { holdRound, ...deps } = over;
+  return createHousekeeping({
+    store: recordingStore({ holdRound }),
+    clock: { now: () => new Date() },
+    outboxKeepDays: 7,
+    intervalMs: 0,
+    onError: () => {},
+    ...deps,
+  });
+};
 
 beforeEach(() => {
   calls = [];
@@ -43,27 +54,14 @@ afterEach(() => {
 });
 
 it('a round deletes, then vacuums what the deletes left behind', async () => {
-  const hk = createHousekeeping({
-    store: recordingStore(),
-    clock,
-    outboxKeepDays: 7,
-    intervalMs: 0,
-    onError: () => {},
-  });
+  const hk = housekeeping();
   await hk.runOnce();
   expect(calls).toEqual(['sessions', 'flows', 'secrets', 'outbox', 'devMailbox', 'vacuum']);
 });
 
 it('vacuums on its own timer between rounds; stop() ends both timers', async () => {
   const errors: unknown[] = [];
-  const hk = createHousekeeping({
-    store: recordingStore(),
-    clock,
-    outboxKeepDays: 7,
-    intervalMs: 60_000,
-    vacuumIntervalMs: 10_000,
-    onError: (e) => errors.push(e),
-  });
+  const hk = housekeeping({ intervalMs: 60_000, vacuumIntervalMs: 10_000, onError: (e) => errors.push(e) });
   hk.start();
   await vi.advanceTimersByTimeAsync(30_000);
   expect(calls).toEqual(['vacuum', 'vacuum', 'vacuum']);
@@ -78,14 +76,7 @@ it('vacuums on its own timer between rounds; stop() ends both timers', async () 
 });
 
 it('a vacuum tick during a round is skipped, not run alongside it', async () => {
-  const hk = createHousekeeping({
-    store: recordingStore({ holdRound: true }),
-    clock,
-    outboxKeepDays: 7,
-    intervalMs: 10_000,
-    vacuumIntervalMs: 1_000,
-    onError: () => {},
-  });
+  const hk = housekeeping({ holdRound: true, intervalMs: 10_000, vacuumIntervalMs: 1_000 });
   hk.start();
   await vi.advanceTimersByTimeAsync(10_000); // nine vacuums, then the round starts and is held
   expect(calls.at(-1)).toBe('sessions');
@@ -99,13 +90,7 @@ it('a vacuum tick during a round is skipped, not run alongside it', async () => 
 });
 
 it('no vacuum timer without an interval (PostgreSQL vacuums itself)', async () => {
-  const hk = createHousekeeping({
-    store: recordingStore(),
-    clock,
-    outboxKeepDays: 7,
-    intervalMs: 0,
-    onError: () => {},
-  });
+  const hk = housekeeping();
   hk.start();
   await vi.advanceTimersByTimeAsync(600_000);
   expect(calls).toEqual([]);

@@ -280,9 +280,10 @@ describeEachDriver('outbox repository', (getStore, { driver, raw }) => {
     expect(await s.outbox.list({ limit: n + 1, status: 'sent' })).toHaveLength(n);
     // What "what is due?" pays for: the index entries it reads for status = 'queued' (a bitmap scan
     // reads them all and, unlike a plain index scan, never marks the dead ones).
+    const onlyBitmapScans = ['enable_seqscan', 'enable_indexscan', 'enable_indexonlyscan'];
     const queuedIndexEntries = async () => {
       if (driver !== 'pglite') return null; // a pool: these settings would land on any connection
-      for (const k of ['enable_seqscan', 'enable_indexscan', 'enable_indexonlyscan']) await raw(`set ${k} = off`);
+      for (const k of onlyBitmapScans) await raw(`set ${k} = off`);
       try {
         const [row] = await raw(`explain (analyze, format json) select id from outbox where status = 'queued'`);
         type Node = { 'Node Type': string; 'Actual Rows': number; Plans?: Node[] };
@@ -291,7 +292,7 @@ describeEachDriver('outbox repository', (getStore, { driver, raw }) => {
           (p.Plans ?? []).reduce((a, c) => a + sum(c), 0);
         return sum((row!['QUERY PLAN'] as { Plan: Node }[])[0]!.Plan);
       } finally {
-        for (const k of ['enable_seqscan', 'enable_indexscan', 'enable_indexonlyscan']) await raw(`reset ${k}`);
+        for (const k of onlyBitmapScans) await raw(`reset ${k}`);
       }
     };
     const before = await queuedIndexEntries();

@@ -11,7 +11,13 @@ import v8 from 'node:v8';
 // baseline, then optimized code in the background) and keeps both for a while; compiling it
 // optimized once costs ~1 s more at start and tens of MB less resident memory, at full speed from the
 // first query. Must be set before the module is compiled, which happens when the store opens.
-if (process.argv[2] === 'start') v8.setFlagsFromString('--no-liftoff');
+if (process.argv[2] === 'start') {
+  v8.setFlagsFromString('--no-liftoff');
+  // Loading the code and opening the store would double V8's nursery to its maximum (32 MB on Node
+  // 20) before the server could say otherwise, and V8 never shrinks it back under a polling server:
+  // hold it at its first size until `start` sets the configured cap (src/infra/young-gen.ts).
+  v8.setFlagsFromString('--semi-space-growth-factor=1');
+}
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 

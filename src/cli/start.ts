@@ -4,10 +4,12 @@ import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Config, publicUrl } from '../config.ts';
 import { deprioritizeHelperThreads } from '../infra/thread-priority.ts';
+import { capYoungGeneration } from '../infra/young-gen.ts';
 import { createDostup, prepareForServing } from '../server.ts';
 import { LOCK_FILE } from './admin-client.ts';
 
 export async function startServer(config: Config) {
+  capYoungGeneration(config.YOUNG_GENERATION_MB);
   const d = await createDostup(config);
   const app = await d.http();
   await app.listen({ port: config.PORT, host: config.HOST });

@@ -1,0 +1,44 @@
+import { spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+// V8's nursery only ever grows, so each case needs a fresh process: held still at start as
+// bin/dostup.js does, then capped (or not) the way `dostup start` does, then a request-like
+// allocation pattern — many small bursts, each leaving a little alive for a while.
+function nurseryAfterLoad(capMiB: number): number {
+  const mod = pathToFileURL(new URL('./young-gen.ts', import.meta.url).pathname).href;
+  const script = `
+    import v8 from 'node:v8';
+    v8.setFlagsFromString('--semi-space-growth-factor=1');
+    const { capYoungGeneration } = await import(${JSON.stringify(mod)});
+    capYoungGeneration(${capMiB});
+    let keep = [];
+    for (let k = 0; k < 400; k++) {
+      const a = [];
+      for (let i = 0; i < 10000; i++) a.push({ i, s: 'x' + i });
+      keep.push(a);
+      if (keep.length > 3) keep.shift();
+      await new Promise((r) => setImmediate(r));
+    }
+    const s = v8.getHeapSpaceStatistics().find((x) => x.space_name === 'new_space');
+    console.log(s.space_size);
+  `;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  expect(r.status, r.stderr).toBe(0);
+  return Number(r.stdout.trim()) / (1024 * 1024);
+}
+
+describe('young generation cap', () => {
+  it('keeps the nursery at or under the cap under load', () => {
+    const capped = nurseryAfterLoad(8);
+    expect(capped).toBeGreaterThanOrEqual(4);
+    expect(capped).toBeLessThanOrEqual(8);
+  });
+
+  it('with 0, leaves V8 to grow it past that (the cap is what held it)', () => {
+    expect(nurseryAfterLoad(0)).toBeGreaterThan(8);
+  });
+});

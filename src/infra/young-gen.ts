@@ -1,11 +1,12 @@
-// Keep V8's young generation small. V8 grows the nursery (where every request's short-lived objects
+// Bound V8's young generation. V8 grows the nursery (where every request's short-lived objects
 // start) by doubling, up to 32 MB on Node 20 and 128 MB on Node 24, and never gives it back while
-// anything at all runs — a server polling its outbox is never quiet enough for V8 to shrink it. A
-// request's garbage is a few kB; an 8 MB nursery already collects thousands of requests per scavenge
-// at the same req/s (measured: whoami and sign-in rates unchanged, idle RSS 20 MB lower). Node
-// reads --max-semi-space-size only at launch, which `node bin/dostup.js start` does not pass; the
-// growth factor, though, V8 reads at each growth: 2 (V8's default) until the nursery reaches the
-// cap, then 1.
+// anything at all runs — a server polling its outbox is never quiet enough for V8 to shrink it. The
+// bound is a trade, measured on recovery requests (A/B, alternated): a 4–8 MB nursery cost 0.3–0.5
+// ms of scavenging per request (what is in flight, e.g. flows waiting out their random pause, gets
+// copied again and again), 16 MB 0.085–0.10 ms, V8's own 32 MB 0.08–0.086 — and 16 instead of 32
+// left the idle server 9–17 MB smaller. The default bound (32) stops it at 16. Node reads --max-semi-space-size only at launch, which
+// `node bin/dostup.js start` does not pass; the growth factor, though, V8 reads at each growth: 2
+// (V8's default) until the nursery reaches the bound, then 1.
 import { PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
 

@@ -87,7 +87,7 @@ async function openDriver(opts: OpenStoreOptions, log: (msg: string) => void): P
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle: drizzlePglite } = await import('drizzle-orm/pglite');
   const client = await PGlite.create(opts.dataDir ?? 'memory://', {
-    postgresqlconf: [`shared_buffers=${opts.pgliteSharedBuffers ?? '16MB'}`],
+    postgresqlconf: [`shared_buffers=${opts.pgliteSharedBuffers ?? '8MB'}`],
   });
   log(`store: PGlite ${opts.dataDir ? `in ${opts.dataDir}` : 'in memory'}`);
   return {

@@ -2,8 +2,9 @@
 // pushes it to, not when the server falls quiet: after a load peak the heap keeps the garbage that
 // peak made (on the embedded default ~100 MB of it after a minute of recovery requests), and its
 // own memory reducer waits for a quiet moment that a server polling its outbox rarely gives it.
-// So: once the requests stop, one full collection — a few tens of milliseconds that nobody waits
-// for, since nobody is asking anything. While requests keep coming, nothing happens.
+// So: once the requests stop, one collection (src/server.ts makes it two full ones, then
+// malloc_trim) — a few tens of milliseconds that nobody waits for, since nobody is asking anything.
+// While requests keep coming, nothing happens.
 import v8 from 'node:v8';
 import vm from 'node:vm';
 

@@ -1,7 +1,6 @@
-import { spawnSync } from 'node:child_process';
-import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadMallocTrim } from './malloc-trim.ts';
+import { runInFreshNode } from './testing/fresh-node.ts';
 
 const glibc = Boolean(
   (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header
@@ -16,7 +15,7 @@ describe('malloc_trim', () => {
   // A fresh process, so no other test's memory moves the numbers: fill the C heap with small
   // buffers, keep the last one (so nothing can be returned from the top), free the rest.
   it.runIf(glibc)('hands free C-heap pages below a live block back to the system', () => {
-    const mod = pathToFileURL(new URL('./malloc-trim.ts', import.meta.url).pathname).href;
+    const mod = new URL('./malloc-trim.ts', import.meta.url).href;
     const script = `
       const { loadMallocTrim } = await import(${JSON.stringify(mod)});
       const trim = loadMallocTrim();
@@ -30,12 +29,7 @@ describe('malloc_trim', () => {
       const after = process.memoryUsage().rss;
       console.log(JSON.stringify({ before, after, keep: last.length }));
     `;
-    const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    expect(r.status, r.stderr).toBe(0);
-    const { before, after } = JSON.parse(r.stdout.trim()) as { before: number; after: number };
+    const { before, after } = JSON.parse(runInFreshNode(script, ['--expose-gc'])) as { before: number; after: number };
     // ~60 MB was freed; without the trim none of it leaves the process.
     expect((before - after) / (1024 * 1024)).toBeGreaterThan(20);
   });

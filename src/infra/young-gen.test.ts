@@ -1,12 +1,11 @@
-import { spawnSync } from 'node:child_process';
-import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runInFreshNode } from './testing/fresh-node.ts';
 
 // V8's nursery only ever grows, so each case needs a fresh process: held still at start as
 // bin/dostup.js does, then capped (or not) the way `dostup start` does, then a request-like
 // allocation pattern — many small bursts, each leaving a little alive for a while.
 function nurseryAfterLoad(capMiB: number): number {
-  const mod = pathToFileURL(new URL('./young-gen.ts', import.meta.url).pathname).href;
+  const mod = new URL('./young-gen.ts', import.meta.url).href;
   const script = `
     import v8 from 'node:v8';
     v8.setFlagsFromString('--semi-space-growth-factor=1');
@@ -23,12 +22,7 @@ function nurseryAfterLoad(capMiB: number): number {
     const s = v8.getHeapSpaceStatistics().find((x) => x.space_name === 'new_space');
     console.log(s.space_size);
   `;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  expect(r.status, r.stderr).toBe(0);
-  return Number(r.stdout.trim()) / (1024 * 1024);
+  return Number(runInFreshNode(script)) / (1024 * 1024);
 }
 
 describe('young generation cap', () => {

@@ -4,9 +4,9 @@
 // bound is a trade, measured on recovery requests (A/B, alternated): a 4–8 MB nursery cost 0.3–0.5
 // ms of scavenging per request (what is in flight, e.g. flows waiting out their random pause, gets
 // copied again and again), 16 MB 0.085–0.10 ms, V8's own 32 MB 0.08–0.086 — and 16 instead of 32
-// left the idle server 9–17 MB smaller. The default bound (32) stops it at 16. Node reads --max-semi-space-size only at launch, which
-// `node bin/dostup.js start` does not pass; the growth factor, though, V8 reads at each growth: 2
-// (V8's default) until the nursery reaches the bound, then 1.
+// left the idle server 9–17 MB smaller. The default bound (32) stops it at 16. Node reads
+// --max-semi-space-size only at launch, which `node bin/dostup.js start` does not pass; the growth
+// factor, though, V8 reads at each growth: 2 (V8's default) until the nursery reaches the bound, then 1.
 import { PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
 
@@ -19,19 +19,19 @@ function newSpaceBytes(): number {
 /**
  * Let the nursery grow (V8's doubling) to at most `maxMiB` (both semi-spaces); 0 = no cap, V8's
  * own sizing. The observer runs after the scavenge that grew it, sometimes after the next one: so
- * growth stops once the nursery is half the cap, and at worst one more doubling reaches the cap. bin/dostup.js holds the nursery still until this is called.
- * Returns a stop function.
+ * growth stops once the nursery is half the cap, and at worst one more doubling reaches the cap.
+ * bin/dostup.js holds the nursery still until this is called.
  */
-export function capYoungGeneration(maxMiB: number): () => void {
+export function capYoungGeneration(maxMiB: number): void {
   const setGrowth = (factor: number) => v8.setFlagsFromString(`--semi-space-growth-factor=${factor}`);
   if (maxMiB <= 0) {
     setGrowth(2);
-    return () => {};
+    return;
   }
   const halfCap = (maxMiB * MiB) / 2;
   if (newSpaceBytes() >= halfCap) {
     setGrowth(1);
-    return () => {};
+    return;
   }
   setGrowth(2);
   // Growth happens inside a scavenge; the observer sees each collection just after it.
@@ -41,5 +41,4 @@ export function capYoungGeneration(maxMiB: number): () => void {
     obs.disconnect();
   });
   obs.observe({ entryTypes: ['gc'] });
-  return () => obs.disconnect();
 }

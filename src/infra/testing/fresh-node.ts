@@ -1,0 +1,15 @@
+import { spawnSync } from 'node:child_process';
+import { expect } from 'vitest';
+
+/**
+ * Run an ES-module script in a new node process (TypeScript imports through tsx) and return what it
+ * printed. For memory behaviour that a test worker's own heap, already grown by other tests, would hide.
+ */
+export function runInFreshNode(script: string, nodeArgs: string[] = []): string {
+  const r = spawnSync(process.execPath, [...nodeArgs, '--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  expect(r.status, r.stderr).toBe(0);
+  return r.stdout.trim();
+}

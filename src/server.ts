@@ -30,7 +30,7 @@ import { enqueueMail, enqueueMails } from './delivery/enqueue.ts';
 import { createOutboxWorker, type OutboxWorker } from './delivery/outbox-worker.ts';
 import { devMailboxTransport, smtpTransport } from './delivery/transports.ts';
 import { buildHttpApp } from './http/app.ts';
-import { createIdleCollector, exposeGc } from './infra/idle-gc.ts';
+import { createIdleCollector, exposeFullCollection } from './infra/idle-gc.ts';
 import { loadMallocTrim } from './infra/malloc-trim.ts';
 import { createRateLimiter } from './infra/rate-limiter.ts';
 import { openStore } from './store/open-store.ts';
@@ -190,10 +190,6 @@ export async function createDostup(config: Config, opts: { logger?: Logger; stor
   const idle = createIdleCollector({
     idleMs: config.IDLE_GC_MS,
     collect: () => {
-      // Twice: V8 picks which pages to compact from what the previous collection found alive, so
-      // the first frees the burst's garbage and only the second moves the survivors together and
-      // hands the emptied pages back (measured: old space 54 → 46 MB after a sign-in and whoami burst).
-      gc?.();
       gc?.();
       // V8 frees the collected pages and array buffers from helper threads just after the pause;
       // trim once they are back in the C heap.
@@ -226,7 +222,7 @@ export async function createDostup(config: Config, opts: { logger?: Logger; stor
       processor.start();
       housekeeping.start();
       if (config.IDLE_GC_MS > 0) {
-        gc ??= exposeGc();
+        gc ??= exposeFullCollection();
         trim ??= loadMallocTrim();
         if (gc) {
           idle.start();

@@ -3,8 +3,8 @@
 // peak made (on the embedded default ~100 MB of it after a minute of recovery requests), and its
 // own memory reducer waits for a quiet moment that a server polling its outbox rarely gives it.
 // So: once the requests stop, one collection (exposeFullCollection below; src/server.ts adds
-// malloc_trim) — tens of milliseconds, a few hundred at most, that nobody waits for, since nobody is asking anything.
-// While requests keep coming, nothing happens.
+// malloc_trim) — tens of milliseconds, a few hundred at most, that nobody waits for, since nobody is
+// asking anything. While requests keep coming, nothing happens.
 import v8 from 'node:v8';
 import vm from 'node:vm';
 

@@ -3,17 +3,18 @@
 // hears "done". That survives the server process dying in any way — which is what this checks, with
 // SIGKILL (no shutdown hook, no close) right after the commit. It does not survive a power loss or a
 // kernel crash; the README says so and points production at PostgreSQL.
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freshNodeArgs } from '../infra/testing/fresh-node.ts';
 import { openStoreWithRaw } from './open-store.ts';
 
 const openStoreUrl = new URL('./open-store.ts', import.meta.url).href;
 
-/** Commits `rows` one autocommit statement each in a child process, then waits to be killed. */
-function commitThenWait(dataDir: string, rows: number): Promise<{ kill: () => Promise<number | null> }> {
+/** Starts a process that commits `rows` one autocommit statement each, then waits to be killed. */
+function commitThenWait(dataDir: string, rows: number): { child: ChildProcess; committed: Promise<void> } {
   const script = `
     const { openStoreWithRaw } = await import(${JSON.stringify(openStoreUrl)});
     const { raw } = await openStoreWithRaw({ dataDir: ${JSON.stringify(dataDir)} });
@@ -22,32 +23,34 @@ function commitThenWait(dataDir: string, rows: number): Promise<{ kill: () => Pr
     console.log('committed');
     setInterval(() => {}, 1000);
   `;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(process.execPath, freshNodeArgs(script), { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
-  child.stderr.on('data', (d) => {
+  child.stderr?.on('data', (d) => {
     err += d;
   });
-  return new Promise((resolve, reject) => {
-    child.on('exit', (code) => reject(new Error(`child exited (${code}) before committing: ${err}`)));
-    child.stdout.on('data', (d: Buffer) => {
-      if (!d.toString().includes('committed')) return;
-      child.removeAllListeners('exit');
-      resolve({
-        kill: () =>
-          new Promise((done) => {
-            child.on('exit', (_code, signal) => done(signal === 'SIGKILL' ? 9 : null));
-            child.kill('SIGKILL');
-          }),
-      });
+  const committed = new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`child exited (${code}) before committing: ${err}`)));
+    child.stdout?.on('data', (d: Buffer) => {
+      if (d.toString().includes('committed')) resolve();
     });
   });
+  return { child, committed };
 }
+
+/** SIGKILL: no shutdown hook, no close. Resolves with the signal the process died of. */
+const killHard = (child: ChildProcess) =>
+  new Promise<NodeJS.Signals | null>((done) => {
+    child.once('exit', (_code, signal) => done(signal));
+    child.kill('SIGKILL');
+  });
 
 describe('PGlite on a data directory', () => {
   let dir: string | null = null;
+  let child: ChildProcess | null = null;
   afterEach(() => {
+    // A child that never committed (the test failed or timed out) must not outlive the test.
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    child = null;
     if (dir) rmSync(dir, { recursive: true, force: true });
     dir = null;
   });
@@ -55,8 +58,10 @@ describe('PGlite on a data directory', () => {
   it('keeps every committed write when the process is killed without closing the database', async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'dostup-durability-'));
     const dataDir = path.join(dir, 'pglite');
-    const child = await commitThenWait(dataDir, 50);
-    expect(await child.kill()).toBe(9);
+    const probe = commitThenWait(dataDir, 50);
+    child = probe.child;
+    await probe.committed;
+    expect(await killHard(probe.child)).toBe('SIGKILL');
     // Reopened here: PostgreSQL's crash recovery replays the WAL the killed process had written.
     const { store, raw } = await openStoreWithRaw({ dataDir });
     try {

@@ -8,6 +8,9 @@
 #
 #   bash bench/peer.sh                       # default knobs, ~6 min (+ ~2 min first npm install)
 #   DURATION=5 USERS=50 bash bench/peer.sh   # any run.sh knob passes through
+#   DOSTUP_DB=postgres://postgres@127.0.0.1:5432/test bash bench/peer.sh
+#       # Dostup on PostgreSQL (its production store) in a database created for the run and dropped
+#       # after; Better Auth stays on its fastest store here, SQLite (DB=pg moves it to PostgreSQL too)
 #
 # Phases: all of the harness's (sign-in, session, reset request for existing/unknown e-mails with the
 # timing probe, complete reset). Dostup runs without SMTP_URL, so its mail lands in the dev mailbox,
@@ -43,7 +46,26 @@ fi
 
 # ---- 3. Dostup's environment for this run ------------------------------------------------------
 DATA_DIR="$(mktemp -d /tmp/dostup-peer-data.XXXXXX)"
-trap 'rm -rf "$DATA_DIR"' EXIT
+DB_ENV="-u DATABASE_URL"
+PEER_DB_NAME=""
+cleanup() {
+  rm -rf "$DATA_DIR"
+  if [ -n "$PEER_DB_NAME" ]; then psql "$DOSTUP_DB" -qc "drop database if exists $PEER_DB_NAME" >/dev/null 2>&1 || true; fi
+}
+trap cleanup EXIT
+if [ -n "${DOSTUP_DB:-}" ]; then
+  # A database of its own on the server DOSTUP_DB names (loopback only, like every target here):
+  # "fresh" must never mean wiping the database the caller pointed at.
+  case "$DOSTUP_DB" in postgres://*@127.0.0.1[:/]* | postgres://*@localhost[:/]*) ;; *)
+    log "DOSTUP_DB must be a loopback postgres:// URL"
+    exit 2
+    ;;
+  esac
+  PEER_DB_NAME="dostup_peer_$$"
+  psql "$DOSTUP_DB" -qc "drop database if exists $PEER_DB_NAME" -c "create database $PEER_DB_NAME" >/dev/null
+  DB_ENV="DATABASE_URL=${DOSTUP_DB%/*}/$PEER_DB_NAME"
+  log "Dostup on PostgreSQL: ${DB_ENV#DATABASE_URL=}"
+fi
 export DOSTUP_DATA_DIR="$DATA_DIR" HOST=127.0.0.1 LOG_LEVEL=warn
 # A fresh admin token per run; the adapter reads it to create the users.
 DOSTUP_ADMIN_TOKEN="peer-bench-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -59,12 +81,12 @@ STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 OUT="$HERE/results/peer-$STAMP.json"
 mkdir -p "$HERE/results"
 # `exec env -u ...`: the server must be the process run.sh watches (its PID is read from /proc), and
-# it must use its embedded default database whatever DATABASE_URL the caller's shell carries.
+# it must use the database chosen above (embedded unless DOSTUP_DB) whatever the caller's shell carries.
 (
   cd "$WORK"
   EXTERNAL_NAME=dostup \
     EXTERNAL_ADAPTER="$HERE/peer-adapter.mjs" \
-    EXTERNAL_START="exec env -u DATABASE_URL -u REDIS_URL -u DOSTUP_CONFIG node $ROOT/bin/dostup.js start" \
+    EXTERNAL_START="exec env -u REDIS_URL -u DOSTUP_CONFIG $DB_ENV node $ROOT/bin/dostup.js start" \
     EXTERNAL_HEALTH=/health \
     SYSTEMS="better-auth dostup" \
     MAX_RUN_S="$MAX_RUN_S" \

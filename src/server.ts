@@ -19,14 +19,14 @@ import { type Catalog, loadCatalog } from './core/i18n/catalog.ts';
 import { SIGNIN_BUCKETS } from './core/methods/password/login.ts';
 import { createArgon2Hasher } from './core/password/argon2-hasher.ts';
 import { type CommonPasswordList, loadCommonPasswords } from './core/password/common-passwords.ts';
-import type { Clock, MailQueue, PasswordHasher, Random, Store } from './core/ports.ts';
+import type { Clock, MailQueue, MailToQueue, PasswordHasher, Random, Store } from './core/ports.ts';
 import { insecureChoices } from './core/realm/policy.ts';
 import { createRealmService, type RealmService } from './core/realm/realm-service.ts';
 import { createKeyRing, type KeyRing } from './core/secrets/key-ring.ts';
 import { createOneTimeSecrets } from './core/secrets/one-time-secrets.ts';
 import { createSessionService, type SessionService } from './core/sessions/session-service.ts';
 import { createUserService, type UserService } from './core/users/user-service.ts';
-import { enqueueMail, enqueueMails } from './delivery/enqueue.ts';
+import { enqueueLeasedMails } from './delivery/enqueue.ts';
 import { createOutboxWorker, type OutboxWorker } from './delivery/outbox-worker.ts';
 import { devMailboxTransport, smtpTransport } from './delivery/transports.ts';
 import { buildHttpApp } from './http/app.ts';
@@ -133,15 +133,19 @@ export async function createDostup(config: Config, opts: { logger?: Logger; stor
     // mailbox a round is one INSERT, so a bigger round costs little more than a small one.
     batchSize: config.SMTP_URL ? 10 : 50,
   });
+  // Rows are written leased to this node and handed to its worker once their transaction committed
+  // (enqueue.ts): no claim statement per mail.
+  const queue = (tx: Pick<Store, 'outbox'>, ms: MailToQueue[]) =>
+    enqueueLeasedMails(
+      tx,
+      ring,
+      ms.map((m) => ({ ...m, id: systemRandom.uuid() })),
+      outbox.leaseSeconds,
+    );
   const mail: MailQueue = {
-    enqueue: (tx, m) => enqueueMail(tx, ring, { ...m, id: systemRandom.uuid() }),
-    enqueueMany: (tx, ms) =>
-      enqueueMails(
-        tx,
-        ring,
-        ms.map((m) => ({ ...m, id: systemRandom.uuid() })),
-      ),
-    kick: () => outbox.kick(),
+    enqueue: (tx, m) => queue(tx, [m]),
+    enqueueMany: queue,
+    deliver: (queued) => outbox.deliverLeased(queued),
   };
   const processor = createRecoveryProcessor({
     store,

@@ -299,6 +299,13 @@ export interface OutboxRepo {
   /** Several in one statement. */
   enqueueMany(ms: NewOutboxMessage[]): Promise<void>;
   /**
+   * Several in one statement, already claimed by the caller: status sending, attempts 1, leased for
+   * `leaseSeconds` — as if `claim` had taken them the moment they were written. The node that queues
+   * a mail sends it itself once its transaction commits, without a claim statement; if it never
+   * does (it died), the lease runs out and any worker's `claim` takes the row.
+   */
+  enqueueLeased(ms: NewOutboxMessage[], leaseSeconds: number): Promise<OutboxMessage[]>;
+  /**
    * Claim up to `limit` due messages with FOR UPDATE SKIP LOCKED: status → sending, attempts + 1,
    * locked_until = now() + leaseSeconds. A message whose lease ran out (a node died mid-send) is due again.
    */
@@ -353,13 +360,25 @@ export interface MailToQueue {
   params: Record<string, unknown>;
 }
 
-/** The core's view of the outbox: queue inside the state change's transaction, then nudge the worker. */
+/** A mail queued in a transaction and leased to this node; the core only passes it on to `deliver`. */
+export interface QueuedMail {
+  message: OutboxMessage;
+  /** When the lease began, by this node's clock (ms): the send must end before the lease does. */
+  leasedAt: number;
+}
+
+/**
+ * The core's view of the outbox: queue inside the state change's transaction, then — once it has
+ * committed — hand what was queued to `deliver`. Never before the commit: a mail about a change that
+ * then rolled back must not go out. Not calling `deliver` (a crash, an exception after the commit)
+ * only delays the mail: its lease runs out and any node's worker sends it.
+ */
 export interface MailQueue {
-  enqueue(tx: Repos, m: MailToQueue): Promise<void>;
+  enqueue(tx: Repos, m: MailToQueue): Promise<QueuedMail[]>;
   /** Several in one statement, in the same transaction. */
-  enqueueMany(tx: Repos, ms: MailToQueue[]): Promise<void>;
-  /** Run a delivery round soon (call after the transaction committed). */
-  kick(): void;
+  enqueueMany(tx: Repos, ms: MailToQueue[]): Promise<QueuedMail[]>;
+  /** Send these on this node now (call after their transaction committed). */
+  deliver(queued: QueuedMail[]): void;
 }
 
 /** Everything a unit of work can touch, bound to one transaction. */

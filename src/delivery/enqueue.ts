@@ -1,9 +1,11 @@
 // Queueing a mail. Callers do it INSIDE the transaction that makes the state change the mail is about
 // (a reset requested, a password changed): both commit or neither does, so there is never a mail
-// about a change that rolled back, nor a change whose mail was lost. Delivery happens later, in the
-// outbox worker — no request waits on a mail server.
+// about a change that rolled back, nor a change whose mail was lost. Delivery happens after the
+// commit, in the outbox worker — no request waits on a mail server. The server's queue writes each
+// row already leased to its own node (`enqueueLeasedMails`) and hands it to its worker after the
+// commit: no claim statement per mail, and a crash before the send only delays it by the lease.
 import type { Locale } from '../core/model.ts';
-import type { NewOutboxMessage, OutboxChannel, Repos } from '../core/ports.ts';
+import type { NewOutboxMessage, OutboxChannel, QueuedMail, Repos } from '../core/ports.ts';
 import type { KeyRing } from '../core/secrets/key-ring.ts';
 import { MAIL_TEMPLATES } from './mail-templates.ts';
 import { sealPayload } from './payload-crypto.ts';
@@ -50,6 +52,18 @@ export async function enqueueMail(tx: Pick<Repos, 'outbox'>, ring: KeyRing, m: M
   await tx.outbox.enqueue(outboxRow(ring, m));
 }
 
-export async function enqueueMails(tx: Pick<Repos, 'outbox'>, ring: KeyRing, ms: MailToEnqueue[]): Promise<void> {
-  await tx.outbox.enqueueMany(ms.map((m) => outboxRow(ring, m)));
+/** Queued and leased to the calling node for `leaseSeconds`: give the result to the worker after the commit. */
+export async function enqueueLeasedMails(
+  tx: Pick<Repos, 'outbox'>,
+  ring: KeyRing,
+  ms: MailToEnqueue[],
+  leaseSeconds: number,
+): Promise<QueuedMail[]> {
+  if (ms.length === 0) return [];
+  const rows = ms.map((m) => outboxRow(ring, m));
+  // Taken before the INSERT: the database's lease starts at its now(), a little later than this, so
+  // a send timed from here ends before the lease does.
+  const leasedAt = Date.now();
+  const messages = await tx.outbox.enqueueLeased(rows, leaseSeconds);
+  return messages.map((message) => ({ message, leasedAt }));
 }

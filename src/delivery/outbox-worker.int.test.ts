@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { loadCatalog } from '../core/i18n/catalog.ts';
-import type { Store } from '../core/ports.ts';
+import type { QueuedMail, Store } from '../core/ports.ts';
 import { createKeyRing } from '../core/secrets/key-ring.ts';
 import { describeEachDriver } from '../store/testing/each-driver.ts';
 import { testPolicy } from '../store/testing/fixtures.ts';
-import { enqueueMail } from './enqueue.ts';
+import { enqueueLeasedMails, enqueueMail } from './enqueue.ts';
 import { createOutboxWorker, type OutboxWorker, type OutboxWorkerDeps } from './outbox-worker.ts';
 import { freePort, type SmtpSink, startSmtpSink, waitFor } from './testing/smtp-sink.ts';
 import { type DeliveryLog, devMailboxTransport, type MailTransport, smtpTransport } from './transports.ts';
@@ -68,6 +68,42 @@ describeEachDriver('outbox worker with a real SMTP server', (getStore, { raw }) 
       }),
     );
     return id;
+  };
+
+  /** As the server queues mail: leased to the queuing node at birth, handed over after the commit. */
+  const enqueueLeased = (store: Store, recipient: string, leaseSeconds: number): Promise<QueuedMail[]> =>
+    store.transaction((tx) =>
+      enqueueLeasedMails(
+        tx,
+        ring,
+        [
+          {
+            id: randomUUID(),
+            realm: 'main',
+            recipient,
+            template: 'recovery-code',
+            locale: 'ru',
+            params: params('318274'),
+          },
+        ],
+        leaseSeconds,
+      ),
+    );
+  /** The store, with every id a claim returns recorded. */
+  const claimsSeen = (store: Store) => {
+    const seen: string[] = [];
+    const counting = {
+      ...store,
+      outbox: {
+        ...store.outbox,
+        claim: async (limit: number, lease: number) => {
+          const rows = await store.outbox.claim(limit, lease);
+          seen.push(...rows.map((r) => r.id));
+          return rows;
+        },
+      },
+    };
+    return { store: counting, seen };
   };
 
   beforeEach(async () => {
@@ -267,5 +303,58 @@ describeEachDriver('outbox worker with a real SMTP server', (getStore, { raw }) 
     expect((await store.outbox.get(id))?.status).toBe('sent');
     const summary = logged.find((l) => l.msg === 'dev mailbox: mail stored');
     expect(summary?.fields).toMatchObject({ links: ['https://portal.example.test/r/main/recovery/777777'] });
+  });
+
+  it('mail leased at birth and handed over is sent once and marked sent, without being claimed', async () => {
+    const store = getStore();
+    const smtp = await sink();
+    const { store: counting, seen } = claimsSeen(store);
+    const w = worker(smtpTransport(`smtp://127.0.0.1:${smtp.port}`), { store: counting, pollMs: 60_000 });
+    w.start();
+    const queued = await enqueueLeased(store, 'leased@example.test', 60);
+    const id = queued[0]!.message.id;
+    w.deliverLeased(queued);
+    await waitFor('the handed-over mail', async () => (await store.outbox.get(id))?.status === 'sent', 5000);
+    expect(smtp.received.map((m) => m.messageId)).toEqual([`<${id}@dostup>`]);
+    expect(await store.outbox.get(id)).toMatchObject({ attempts: 1, payload: null });
+    expect(seen).not.toContain(id);
+  });
+
+  it('leased mail never handed over (its node died after the commit) is sent by a worker once the lease runs out', async () => {
+    const store = getStore();
+    const smtp = await sink();
+    const queued = await enqueueLeased(store, 'orphan@example.test', 0.5);
+    const id = queued[0]!.message.id;
+    const w = worker(smtpTransport(`smtp://127.0.0.1:${smtp.port}`));
+    expect(await w.runOnce()).toBe(0); // leased to the dead node
+    await new Promise((r) => setTimeout(r, 700));
+    expect(await w.runOnce()).toBe(1);
+    expect(smtp.received.map((m) => m.messageId)).toEqual([`<${id}@dostup>`]);
+    expect(await store.outbox.get(id)).toMatchObject({ status: 'sent', attempts: 2 });
+  });
+
+  it('handed-over mail whose lease is nearly over is left to the next claim, not sent from memory', async () => {
+    const store = getStore();
+    const smtp = await sink();
+    const w = worker(smtpTransport(`smtp://127.0.0.1:${smtp.port}`), { leaseSeconds: 60 });
+    w.start();
+    const [q] = await enqueueLeased(store, 'late@example.test', 60);
+    // The node was swamped: 48 of its 60 seconds are gone by the time the worker could send it, and
+    // a send must end 10 s before the lease does — 2 s would be enough for this sink, but too close.
+    w.deliverLeased([{ ...q!, leasedAt: Date.now() - 48_000 }]);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(smtp.attempts).toBe(0);
+    expect(await store.outbox.get(q!.message.id)).toMatchObject({ status: 'sending', attempts: 1 });
+  });
+
+  it('a stopped worker ignores handed-over mail (the lease decides who sends it)', async () => {
+    const store = getStore();
+    const smtp = await sink();
+    const w = worker(smtpTransport(`smtp://127.0.0.1:${smtp.port}`));
+    const queued = await enqueueLeased(store, 'stopped@example.test', 60);
+    w.deliverLeased(queued);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(smtp.attempts).toBe(0);
+    expect(await store.outbox.get(queued[0]!.message.id)).toMatchObject({ status: 'sending', attempts: 1 });
   });
 });

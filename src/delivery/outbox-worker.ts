@@ -14,8 +14,15 @@
 // Message-ID (<outbox-id@dostup>), so the receiving side can tell them apart from new mail. A late
 // worker can never overwrite a newer claim's outcome: markSent/markFailed quote the claim's attempt
 // number.
+//
+// LEASED AT BIRTH. Mail the server queues is written already claimed by its own node (status sending,
+// attempt 1, leased: `enqueueLeased`) and handed here after its transaction commits (`deliverLeased`),
+// so a mail costs no claim statement and goes out without waiting for a poll. Such a row is a claim
+// like any other: the bound above holds, and if this node dies before sending it, the lease runs out
+// and any worker claims it (attempt 2). Rounds take these first; the database is still asked for due
+// rows (retries, other nodes' leftovers) whenever there are none, and at least every `pollMs`.
 import type { Catalog } from '../core/i18n/catalog.ts';
-import type { Clock, OutboxMessage, Store } from '../core/ports.ts';
+import type { Clock, OutboxMessage, QueuedMail, Store } from '../core/ports.ts';
 import type { RealmPolicy } from '../core/realm/policy-schema.ts';
 import type { KeyRing } from '../core/secrets/key-ring.ts';
 import { payloadContext } from './enqueue.ts';
@@ -61,6 +68,14 @@ export interface OutboxWorker {
   stop(): Promise<void>;
   /** Run a round now (e.g. right after an enqueue committed) instead of at the next poll. No-op when stopped. */
   kick(): void;
+  /**
+   * Mail whose rows were written leased to this node (`enqueueLeased`, with `leaseSeconds`), after
+   * their transaction committed: sent in the next rounds. Ignored when stopped (the leases run out
+   * and the rows are claimed as usual).
+   */
+  deliverLeased(queued: QueuedMail[]): void;
+  /** The lease a claim takes, in seconds; `enqueueLeased` must use the same. */
+  readonly leaseSeconds: number;
   /** One round; resolves with how many messages it took (sent, retried or abandoned). */
   runOnce(): Promise<number>;
 }
@@ -130,12 +145,40 @@ export function createOutboxWorker(deps: OutboxWorkerDeps): OutboxWorker {
     }
   }
 
+  // Leased at birth and handed over, not sent yet; oldest first.
+  let leased: { message: OutboxMessage; abortAt: number }[] = [];
+  let lastClaimAt = 0;
+  /** A send needs at least this much of its lease left, or it is left to whoever claims it next. */
+  const minSendMs = Math.min(5000, leaseMarginMs);
+
+  function takeLeased(n: number): { message: OutboxMessage; abortAt: number }[] {
+    const now = Date.now();
+    // A row whose lease is nearly over (the node was swamped) is not sent from here: once the
+    // lease has run out, a claim takes it — sending it now could overlap with that claim's send.
+    leased = leased.filter((l) => l.abortAt - now >= minSendMs);
+    return leased.splice(0, n);
+  }
+
   async function doRound(): Promise<number> {
-    const claimedAt = Date.now();
-    const claimed = await store.outbox.claim(batchSize, leaseSeconds);
-    const abortAt = claimedAt + leaseSeconds * 1000 - leaseMarginMs;
+    const mine = takeLeased(batchSize);
+    let claimed: { message: OutboxMessage; abortAt: number }[] = [];
+    // The claim statement is what leasing at birth saves: while handed-over mail keeps coming, the
+    // database is asked only once per poll interval.
+    if (mine.length === 0 || Date.now() - lastClaimAt >= pollMs) {
+      lastClaimAt = Date.now();
+      const abortAt = lastClaimAt + leaseSeconds * 1000 - leaseMarginMs;
+      try {
+        const rows = await store.outbox.claim(Math.max(1, batchSize - mine.length), leaseSeconds);
+        claimed = rows.map((message) => ({ message, abortAt }));
+      } catch (e) {
+        // The database is away: what was handed over waits for the next round (or its lease).
+        leased.unshift(...mine);
+        throw e;
+      }
+    }
+    const batch = [...mine, ...claimed];
     const sent = await Promise.all(
-      claimed.map((m) =>
+      batch.map(({ message: m, abortAt }) =>
         deliver(m, abortAt).catch((e: unknown) => {
           log.error({ id: m.id, error: describe(e) }, 'outbox: could not record the outcome');
           return false;
@@ -145,13 +188,13 @@ export function createOutboxWorker(deps: OutboxWorkerDeps): OutboxWorker {
     // One write marks the whole round sent. If it fails (the database just went away) the rows stay
     // `sending` and are sent again after their lease — the duplicate the header comment describes
     // (still at most one extra copy of each per crash; every send of a round ends before its lease).
-    const done = claimed.filter((_, i) => sent[i]).map((m) => ({ id: m.id, attempts: m.attempts }));
+    const done = batch.filter((_, i) => sent[i]).map(({ message: m }) => ({ id: m.id, attempts: m.attempts }));
     await store.outbox
       .markSentMany(done)
       .catch((e: unknown) =>
         log.error({ ids: done.map((d) => d.id), error: describe(e) }, 'outbox: could not record the outcome'),
       );
-    return claimed.length;
+    return batch.length;
   }
 
   // Rounds of one worker never overlap: runOnce() during a background round waits for it first.
@@ -172,6 +215,12 @@ export function createOutboxWorker(deps: OutboxWorkerDeps): OutboxWorker {
   let wanted = false;
   let lastError = { text: '', at: 0 };
 
+  function kick(): void {
+    if (!running) return;
+    if (ticking) wanted = true;
+    else schedule(0);
+  }
+
   function schedule(ms: number): void {
     if (timer) clearTimeout(timer);
     timer = setTimeout(tick, ms);
@@ -186,9 +235,11 @@ export function createOutboxWorker(deps: OutboxWorkerDeps): OutboxWorker {
     }
     ticking = (async () => {
       let n = 0;
+      let failed = false;
       try {
         n = await round();
       } catch (e) {
+        failed = true;
         // The database is down, typically: say so once a minute, not once a poll.
         const text = describe(e);
         if (text !== lastError.text || Date.now() - lastError.at > 60_000) {
@@ -198,8 +249,9 @@ export function createOutboxWorker(deps: OutboxWorkerDeps): OutboxWorker {
       }
       ticking = undefined;
       if (!running) return;
-      // A full batch means more may be waiting: go on at once.
-      const again = wanted || n >= batchSize;
+      // A full batch, or handed-over mail still waiting, means more to do: go on at once (but after a
+      // failed round, only at the next poll: the database is likely away).
+      const again = !failed && (wanted || n >= batchSize || leased.length > 0);
       wanted = false;
       schedule(again ? 0 : pollMs);
     })();
@@ -218,11 +270,15 @@ export function createOutboxWorker(deps: OutboxWorkerDeps): OutboxWorker {
       await ticking;
       await current?.catch(() => 0);
     },
-    kick() {
-      if (!running) return;
-      if (ticking) wanted = true;
-      else schedule(0);
+    kick,
+    deliverLeased(queued) {
+      if (!running || queued.length === 0) return;
+      for (const q of queued) {
+        leased.push({ message: q.message, abortAt: q.leasedAt + leaseSeconds * 1000 - leaseMarginMs });
+      }
+      kick();
     },
+    leaseSeconds,
     runOnce: round,
   };
 }

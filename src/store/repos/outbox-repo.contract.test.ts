@@ -180,6 +180,52 @@ describeEachDriver('outbox repository', (getStore, { driver, raw }) => {
     expect(await s.outbox.claim(10, 60)).toEqual([]);
   });
 
+  it('enqueueLeased writes rows already claimed (sending, attempt 1, leased), in the order given', async () => {
+    const s = getStore();
+    const ms = [message(), message({ realm: null, locale: 'en' }), message()];
+    const before = Date.now();
+    const got = await s.outbox.enqueueLeased(ms, 60);
+    expect(got.map((m) => m.id)).toEqual(ms.map((m) => m.id));
+    for (const [i, m] of got.entries()) {
+      expect(m).toMatchObject({ status: 'sending', attempts: 1, recipient: ms[i]!.recipient, realm: ms[i]!.realm });
+      expect(m.payload?.equals(ms[i]!.payload)).toBe(true);
+      // Leased for about the 60 s asked (the database clock; a few seconds either way).
+      expect(m.lockedUntil!.getTime()).toBeGreaterThan(before + 55_000);
+      expect(m.lockedUntil!.getTime()).toBeLessThan(Date.now() + 65_000);
+    }
+    // Nobody else can claim them while the lease lives; the claim they were born with can finish them.
+    expect(await s.outbox.claim(10, 60)).toEqual([]);
+    await s.outbox.markSentMany([{ id: ms[0]!.id, attempts: 1 }]);
+    expect(await s.outbox.get(ms[0]!.id)).toMatchObject({ status: 'sent', payload: null });
+    expect(await s.outbox.enqueueLeased([], 60)).toEqual([]);
+    await expect(s.outbox.enqueueLeased([message()], 0)).rejects.toThrow(RangeError);
+  });
+
+  it('a leased row nobody sent is claimed once its lease runs out (attempt 2); the first claim is then stale', async () => {
+    const s = getStore();
+    const m = message();
+    await s.outbox.enqueueLeased([m], 0.2);
+    expect(await s.outbox.claim(1, 60)).toEqual([]);
+    await sleep(400);
+    const [taken] = await s.outbox.claim(1, 60);
+    expect(taken).toMatchObject({ id: m.id, attempts: 2, status: 'sending' });
+    await s.outbox.markSentMany([{ id: m.id, attempts: 1 }]); // the node that queued it, waking up late
+    expect(await s.outbox.get(m.id)).toMatchObject({ status: 'sending', attempts: 2 });
+  });
+
+  it('the lease of a leased row starts at the INSERT, not when its transaction began', async () => {
+    const s = getStore();
+    const m = message();
+    // A transaction that began 1.5 s before the INSERT: leased for 1 s from now(), the row would be
+    // due (claimable by another node) the moment the transaction commits.
+    await s.transaction(async (tx) => {
+      await tx.outbox.get(m.id); // the transaction has begun
+      await sleep(1500);
+      await tx.outbox.enqueueLeased([m], 1);
+    });
+    expect(await s.outbox.claim(1, 60)).toEqual([]);
+  });
+
   it('a lease that ran out makes a sending message due again; the old claim can no longer finish it', async () => {
     const s = getStore();
     const m = message();

@@ -46,6 +46,10 @@ const toRow = (m: NewOutboxMessage) => ({
   payload: m.payload,
 });
 
+function assertLease(leaseSeconds: number): void {
+  if (!Number.isFinite(leaseSeconds) || leaseSeconds <= 0) throw new RangeError(`outbox: bad lease ${leaseSeconds}`);
+}
+
 export function createOutboxRepo(db: Db): OutboxRepo {
   return {
     async enqueue(m: NewOutboxMessage): Promise<void> {
@@ -56,10 +60,27 @@ export function createOutboxRepo(db: Db): OutboxRepo {
       if (ms.length > 0) await db.insert(outbox).values(ms.map(toRow));
     },
 
+    async enqueueLeased(ms: NewOutboxMessage[], leaseSeconds: number): Promise<OutboxMessage[]> {
+      assertLease(leaseSeconds);
+      if (ms.length === 0) return [];
+      // The row is born in the state a claim would leave it in (sending, attempt 1, leased): what a
+      // claim statement would cost — a second row version, its index entries, the locking read —
+      // is saved on every mail, and the rest of the outbox's rules hold unchanged.
+      // clock_timestamp(), not now(): now() is when the transaction began, which may be well before
+      // this INSERT, and the lease must not start earlier than the caller thinks it did.
+      const lockedUntil = sql`clock_timestamp() + make_interval(secs => ${leaseSeconds}::double precision)`;
+      const rows = await db
+        .insert(outbox)
+        .values(ms.map((m) => ({ ...toRow(m), status: 'sending', attempts: 1, lockedUntil })))
+        .returning();
+      // RETURNING order is not promised: back in the caller's order.
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return ms.map((m) => toMessage(byId.get(m.id)!));
+    },
+
     async claim(limit: number, leaseSeconds: number): Promise<OutboxMessage[]> {
       if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`outbox claim: bad limit ${limit}`);
-      if (!Number.isFinite(leaseSeconds) || leaseSeconds <= 0)
-        throw new RangeError(`outbox claim: bad lease ${leaseSeconds}`);
+      assertLease(leaseSeconds);
       // Due = queued and its time has come, or `sending` with a lease that ran out (its worker died).
       // The inner SELECT locks what it picks and skips rows another worker is claiming right now;
       // a row another worker claimed and committed since our snapshot is re-checked by PostgreSQL

@@ -124,7 +124,7 @@ export function createRecoveryProcessor(deps: RecoveryProcessorDeps) {
           .map((p) => deps.limiter.refund(RECOVERY_BUCKETS.perDestination, `${realm.name}:${p.destination}`)),
       );
     let moved: Set<string> = new Set();
-    const sent = await deps.store
+    const queued = await deps.store
       .transaction(async (tx) => {
         moved = await tx.flows.updateMany(
           plans.map(({ rec, data, eligible }) => ({
@@ -137,14 +137,14 @@ export function createRecoveryProcessor(deps: RecoveryProcessorDeps) {
         // Flows someone else processed first (another node's sweep) are theirs: nothing more here.
         const mine = plans.filter((p) => moved.has(p.rec.id));
         const codes = mine.filter((p) => p.eligible && !p.throttled);
-        await issueRecoveryMails(
+        const coded = await issueRecoveryMails(
           tx,
           deps,
           realm,
           codes.map((p) => ({ user: p.eligible!, flowId: p.rec.id, requestLocale: p.data.requestLocale })),
         );
         const notices = mine.filter((p) => !p.found && !p.throttled && p.destination && p.data.emailTyped);
-        await deps.mail.enqueueMany(
+        const noticed = await deps.mail.enqueueMany(
           tx,
           notices.map((p) => ({
             realm: realm.name,
@@ -175,14 +175,15 @@ export function createRecoveryProcessor(deps: RecoveryProcessorDeps) {
             ];
           }),
         );
-        return codes.length + notices.length > 0;
+        return [...coded, ...noticed];
       })
       .catch(async (e: unknown) => {
         await refund(plans);
         throw e;
       });
     await refund(plans.filter((p) => !moved.has(p.rec.id)));
-    if (sent) deps.mail.kick();
+    // Only now that the transaction committed: a mail about a rolled-back change must not go out.
+    deps.mail.deliver(queued);
   }
 
   function track(p: Promise<void>) {

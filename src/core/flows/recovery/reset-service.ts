@@ -171,13 +171,13 @@ export function createResetService(deps: ResetServiceDeps) {
     const hash = await deps.hasher.hash(input.password);
     const ownerFlow = flow ?? (await loadFlowById(realm, secret.flowId));
 
-    await deps.store.transaction(async (tx) => {
+    const queued = await deps.store.transaction(async (tx) => {
       if (!(await deps.secrets.consume(tx.oneTimeSecrets, secret.id))) throw invalid(); // lost a race: single use
       await tx.users.setPasswordHash(user.id, hash, realm.password.historySize);
       await tx.oneTimeSecrets.invalidateAll(user.id, RECOVERY_PURPOSE);
       const ended = await tx.sessions.revokeAllForUser(user.id);
       if (ownerFlow && ownerFlow.state === 'code_sent') await completeFlow(tx, ownerFlow);
-      await notifyChanged(tx, realm, user, ctx);
+      const mail = await notifyChanged(tx, realm, user, ctx);
       for (const kind of ['recovery.completed', 'password.changed'] as const) {
         await tx.events.append({
           realm: realm.name,
@@ -188,9 +188,10 @@ export function createResetService(deps: ResetServiceDeps) {
           data: { sessionsEnded: ended, via: Object.keys(src)[0] },
         });
       }
+      return mail;
     });
     deps.sessions.forgetUser(user.id);
-    deps.mail.kick();
+    deps.mail.deliver(queued);
     return { userId: user.id };
   }
 
@@ -211,7 +212,7 @@ export function createResetService(deps: ResetServiceDeps) {
     ctx: RequestContext,
   ) {
     const locale = user.locale ?? ctx.locale;
-    await deps.mail.enqueue(tx, {
+    return deps.mail.enqueue(tx, {
       realm: realm.name,
       recipient: user.email,
       template: 'password-changed',

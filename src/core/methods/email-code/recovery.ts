@@ -2,7 +2,7 @@
 // The code can be typed on any device; typed by hand it lives `codeLifetimeMinutes` (shorter than
 // the link, because typing is the guessable path), and every try is counted before comparing.
 import type { Locale, User } from '../../model.ts';
-import type { MailQueue, Repos } from '../../ports.ts';
+import type { MailQueue, QueuedMail, Repos } from '../../ports.ts';
 import { realmTitle } from '../../realm/policy.ts';
 import type { RealmPolicy } from '../../realm/policy-schema.ts';
 import type { OneTimeSecrets } from '../../secrets/one-time-secrets.ts';
@@ -19,15 +19,16 @@ export interface RecoveryMailTo {
 /**
  * Issue a new code for each entry (older ones die) and queue their mails — inside the caller's
  * transaction, in one round of statements for the whole batch. Entries for the same user end as
- * if issued one after the other: the last one's code is the live one.
+ * if issued one after the other: the last one's code is the live one. Returns the queued mail, for
+ * `MailQueue.deliver` once the transaction has committed.
  */
 export async function issueRecoveryMails(
   tx: Repos,
   deps: { secrets: OneTimeSecrets; mail: MailQueue },
   realm: RealmPolicy,
   to: RecoveryMailTo[],
-): Promise<void> {
-  if (to.length === 0) return;
+): Promise<QueuedMail[]> {
+  if (to.length === 0) return [];
   const c = realm.recovery.code;
   const issued = await deps.secrets.issueMany(
     tx.oneTimeSecrets,
@@ -42,7 +43,7 @@ export async function issueRecoveryMails(
       maxAttempts: c.maxAttempts,
     })),
   );
-  await deps.mail.enqueueMany(
+  return deps.mail.enqueueMany(
     tx,
     to.map(({ user, requestLocale }, i) => {
       const code = issued[i]!;

@@ -1,6 +1,6 @@
 // Shared plumbing for the repositories: the database handle type both drivers satisfy, and the
 // error hygiene every repository call goes through.
-import { type SQL, sql } from 'drizzle-orm';
+import { type Column, getTableName, SQL, type SQLChunk, StringChunk, sql, type Table } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { DostupError } from '../core/errors.ts';
 
@@ -16,6 +16,49 @@ export async function queryRows<T>(db: Db, query: SQL): Promise<T[]> {
   const result = (await db.execute(query)) as unknown as { rows: T[] };
   return result.rows;
 }
+
+const OPEN = new StringChunk('(');
+const NEXT = new StringChunk(', (');
+const COMMA = new StringChunk(', ');
+const CLOSE = new StringChunk(')');
+
+/**
+ * A multi-row `insert into T (c1, c2, …) values (…), (…)` built from plain values, for the inserts on
+ * every request's path. drizzle's insert builder spends ~30 µs a row assembling the statement (a
+ * Param and a dozen class checks per value: 0.46 ms for a batch of 16 events, measured) — more than
+ * the database takes to write the row; this takes ~2 µs. Table and column names come from the
+ * drizzle schema (written once). Values are what the driver sends as they are: strings, numbers,
+ * booleans, null, Buffers, JSON already stringified, or a drizzle `sql` expression; a Date becomes
+ * its ISO string. The target columns give each parameter its type. `tail` follows the VALUES list
+ * (`returning …`).
+ */
+export function plainInsert(table: Table, columns: Column[]) {
+  const head = new StringChunk(
+    `insert into "${getTableName(table)}" (${columns.map((c) => `"${c.name}"`).join(', ')}) values `,
+  );
+  return (rows: readonly (readonly unknown[])[], tail = ''): SQL => {
+    const chunks: unknown[] = [head];
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      if (row.length !== columns.length)
+        throw new Error(`plainInsert: ${row.length} values for ${columns.length} columns`);
+      chunks.push(i === 0 ? OPEN : NEXT);
+      for (let j = 0; j < row.length; j++) {
+        if (j > 0) chunks.push(COMMA);
+        const v = row[j];
+        // drizzle reads an array as a list of chunks and `undefined` as nothing: neither is a value here.
+        if (Array.isArray(v)) throw new Error('plainInsert: array values are not supported');
+        chunks.push(v === undefined ? null : v instanceof Date ? v.toISOString() : v);
+      }
+      chunks.push(CLOSE);
+    }
+    if (tail) chunks.push(new StringChunk(` ${tail}`));
+    return new SQL(chunks as SQLChunk[]);
+  };
+}
+
+/** A timestamp read by raw SQL: a Date from one driver, the database's text from the other. */
+export const asDate = (v: unknown): Date => (v instanceof Date ? v : new Date(String(v)));
 
 /** Run a DELETE (without RETURNING) and answer how many rows it removed, the same on both drivers. */
 export async function countDeleted(db: Db, deleteStatement: SQL): Promise<number> {

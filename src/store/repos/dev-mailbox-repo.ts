@@ -3,7 +3,7 @@
 // It holds mail in clear text — which is why it only ever exists without real SMTP.
 import { desc, eq, sql } from 'drizzle-orm';
 import type { DevMail, DevMailboxRepo, NewDevMail } from '../../core/ports.ts';
-import { countDeleted, type Db, isUuid } from '../db.ts';
+import { countDeleted, type Db, isUuid, plainInsert, queryRows } from '../db.ts';
 import { devMailbox } from '../schema-outbox.ts';
 
 type DevMailRow = typeof devMailbox.$inferSelect;
@@ -21,6 +21,16 @@ const toMail = (r: DevMailRow): DevMail => ({
   createdAt: r.createdAt,
 });
 
+// Every mail of the embedded default lands here: built without drizzle's insert builder (db.ts).
+const insertMails = plainInsert(devMailbox, [
+  devMailbox.outboxId,
+  devMailbox.realm,
+  devMailbox.recipient,
+  devMailbox.subject,
+  devMailbox.textBody,
+  devMailbox.htmlBody,
+]);
+
 export function createDevMailboxRepo(db: Db): DevMailboxRepo {
   const rowOf = (m: NewDevMail) => ({
     outboxId: m.outboxId,
@@ -35,10 +45,13 @@ export function createDevMailboxRepo(db: Db): DevMailboxRepo {
     if (mails.length === 0) return [];
     // Only the ids come back: the bodies are the caller's already, and returning them would move
     // every mail through the database protocol twice.
-    const rows = await db
-      .insert(devMailbox)
-      .values(mails.map(rowOf))
-      .returning({ id: devMailbox.id, outboxId: devMailbox.outboxId });
+    const rows = await queryRows<{ id: string; outboxId: string | null }>(
+      db,
+      insertMails(
+        mails.map((m) => [m.outboxId, m.realm, m.recipient, m.subject, m.textBody, m.htmlBody]),
+        'returning id, outbox_id as "outboxId"',
+      ),
+    );
     if (rows.length !== mails.length) throw new Error('dev mailbox insert returned fewer rows');
     // RETURNING order is not promised: give each caller the row made from its own mail.
     const byOutbox = new Map(rows.map((r) => [r.outboxId, r]));

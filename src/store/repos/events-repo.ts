@@ -4,7 +4,7 @@ import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
 import { DostupError } from '../../core/errors.ts';
 import type { AuditEvent, EventKind } from '../../core/model.ts';
 import type { EventsRepo, NewEvent } from '../../core/ports.ts';
-import { type Db, isUuid } from '../db.ts';
+import { type Db, isUuid, plainInsert } from '../db.ts';
 import { events } from '../schema.ts';
 
 /** Upper bound on one page: a caller asking for "everything" must not pull the whole log into memory. */
@@ -25,24 +25,26 @@ const toEvent = (r: EventRow): AuditEvent => ({
   data: r.data,
 });
 
-const toRow = (e: NewEvent) => ({
-  realm: e.realm,
-  kind: e.kind,
-  userId: e.userId,
-  ip: e.ip,
-  userAgent: e.userAgent,
-  data: e.data ?? {},
-});
+// Every sign-in and recovery request appends events: built without drizzle's insert builder (db.ts).
+const insertEvents = plainInsert(events, [
+  events.realm,
+  events.kind,
+  events.userId,
+  events.ip,
+  events.userAgent,
+  events.data,
+]);
+const toValues = (e: NewEvent) => [e.realm, e.kind, e.userId, e.ip, e.userAgent, JSON.stringify(e.data ?? {})];
 
 export function createEventsRepo(db: Db): EventsRepo {
   return {
     async append(e: NewEvent): Promise<void> {
-      await db.insert(events).values(toRow(e));
+      await db.execute(insertEvents([toValues(e)]));
     },
 
     async appendMany(es: NewEvent[]): Promise<void> {
       // One statement; the rows get their ids (the log's order) in the order given.
-      if (es.length > 0) await db.insert(events).values(es.map(toRow));
+      if (es.length > 0) await db.execute(insertEvents(es.map(toValues)));
     },
 
     async list(opts): Promise<AuditEvent[]> {

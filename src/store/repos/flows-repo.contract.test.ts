@@ -31,8 +31,16 @@ describeEachDriver('flows repository', (getStore) => {
   it('createMany and getMany: several flows in one statement each, in the order given', async () => {
     const s = getStore();
     const realm = await makeRealm(s);
-    const inputs = [newFlow(realm), newFlow(realm, { csrfBinding: null, state: 'other' }), newFlow(realm)];
+    const inputs = [
+      newFlow(realm),
+      newFlow(realm, { csrfBinding: null, state: 'other', data: { n: 'один', gone: undefined, list: [1, null] } }),
+      newFlow(realm),
+    ];
     const created = await s.flows.createMany(inputs);
+    // What createMany answers is what a read answers: the stored record, field for field.
+    const read = await s.flows.getMany(inputs.map((f) => f.id));
+    for (const c of created) expect(read.find((r) => r.id === c.id)).toEqual({ ...c, expired: false });
+    expect(created[1]!.data).toEqual({ n: 'один', list: [1, null] });
     expect(created.map((f) => [f.id, f.state, f.version])).toEqual(inputs.map((f) => [f.id, f.state, 1]));
     const expired = newFlow(realm, { expiresAt: minutesFromNow(-1) });
     await s.flows.create(expired);

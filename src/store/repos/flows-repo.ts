@@ -3,7 +3,7 @@
 // and must re-read. Expiry is computed by the database clock, never the app's.
 import { and, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import type { FlowRecord, FlowsRepo, NewFlow } from '../../core/ports.ts';
-import { countDeleted, type Db, isUuid, queryRows } from '../db.ts';
+import { asDate, countDeleted, type Db, isUuid, plainInsert, queryRows } from '../db.ts';
 import { flows } from '../schema.ts';
 
 type FlowRow = typeof flows.$inferSelect;
@@ -21,31 +21,49 @@ const toFlow = (r: FlowRow): FlowRecord => ({
   updatedAt: r.updatedAt,
 });
 
+// Every recovery request writes a flow: built without drizzle's insert builder (db.ts).
+const insertFlows = plainInsert(flows, [
+  flows.id,
+  flows.realm,
+  flows.kind,
+  flows.state,
+  flows.data,
+  flows.csrfBinding,
+  flows.expiresAt,
+]);
+
 const withExpired = { ...getTableColumns(flows), expired: sql<boolean>`(${flows.expiresAt} <= now())` };
 
 export function createFlowsRepo(db: Db): FlowsRepo {
   async function createMany(fs: NewFlow[]): Promise<FlowRecord[]> {
     if (fs.length === 0) return [];
-    const rows = await db
-      .insert(flows)
-      .values(
-        fs.map((f) => ({
-          id: f.id,
-          realm: f.realm,
-          kind: f.kind,
-          state: f.state,
-          data: f.data,
-          csrfBinding: f.csrfBinding,
-          expiresAt: f.expiresAt,
-        })),
-      )
-      .returning();
+    const json = fs.map((f) => JSON.stringify(f.data));
+    // Only what the database decides comes back; the rest is the caller's already.
+    const rows = await queryRows<{ id: string; version: number; created_at: unknown; updated_at: unknown }>(
+      db,
+      insertFlows(
+        fs.map((f, i) => [f.id, f.realm, f.kind, f.state, json[i], f.csrfBinding, f.expiresAt]),
+        'returning id, version, created_at, updated_at',
+      ),
+    );
     // RETURNING order is not promised: answer in the order asked.
     const byId = new Map(rows.map((r) => [r.id, r]));
-    return fs.map((f) => {
+    return fs.map((f, i) => {
       const row = byId.get(f.id);
       if (!row) throw new Error('flow insert returned no row');
-      return toFlow(row);
+      return {
+        id: f.id,
+        realm: f.realm,
+        kind: f.kind,
+        state: f.state,
+        // As stored: what JSON keeps of it (no undefined fields, dates as strings), not the caller's object.
+        data: JSON.parse(json[i]!) as Record<string, unknown>,
+        csrfBinding: f.csrfBinding,
+        version: Number(row.version),
+        expiresAt: f.expiresAt,
+        createdAt: asDate(row.created_at),
+        updatedAt: asDate(row.updated_at),
+      };
     });
   }
 

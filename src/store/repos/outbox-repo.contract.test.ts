@@ -193,6 +193,8 @@ describeEachDriver('outbox repository', (getStore, { driver, raw }) => {
       expect(m.lockedUntil!.getTime()).toBeGreaterThan(before + 55_000);
       expect(m.lockedUntil!.getTime()).toBeLessThan(Date.now() + 65_000);
     }
+    // What it answers is what a read answers, field for field.
+    for (const m of got) expect(await s.outbox.get(m.id)).toEqual(m);
     // Nobody else can claim them while the lease lives; the claim they were born with can finish them.
     expect(await s.outbox.claim(10, 60)).toEqual([]);
     await s.outbox.markSentMany([{ id: ms[0]!.id, attempts: 1 }]);

@@ -6,7 +6,7 @@
 import { and, desc, eq, inArray, lte, or, sql } from 'drizzle-orm';
 import type { Locale } from '../../core/model.ts';
 import type { NewOutboxMessage, OutboxChannel, OutboxMessage, OutboxRepo, OutboxStatus } from '../../core/ports.ts';
-import { countDeleted, type Db, isUuid } from '../db.ts';
+import { asDate, countDeleted, type Db, isUuid, plainInsert, queryRows } from '../db.ts';
 import { outbox } from '../schema-outbox.ts';
 
 type OutboxRow = typeof outbox.$inferSelect;
@@ -46,6 +46,20 @@ const toRow = (m: NewOutboxMessage) => ({
   payload: m.payload,
 });
 
+// Every mail the server queues: built without drizzle's insert builder (db.ts).
+const insertLeased = plainInsert(outbox, [
+  outbox.id,
+  outbox.realm,
+  outbox.channel,
+  outbox.recipient,
+  outbox.template,
+  outbox.locale,
+  outbox.payload,
+  outbox.status,
+  outbox.attempts,
+  outbox.lockedUntil,
+]);
+
 function assertLease(leaseSeconds: number): void {
   if (!Number.isFinite(leaseSeconds) || leaseSeconds <= 0) throw new RangeError(`outbox: bad lease ${leaseSeconds}`);
 }
@@ -69,13 +83,46 @@ export function createOutboxRepo(db: Db): OutboxRepo {
       // clock_timestamp(), not now(): now() is when the transaction began, which may be well before
       // this INSERT, and the lease must not start earlier than the caller thinks it did.
       const lockedUntil = sql`clock_timestamp() + make_interval(secs => ${leaseSeconds}::double precision)`;
-      const rows = await db
-        .insert(outbox)
-        .values(ms.map((m) => ({ ...toRow(m), status: 'sending', attempts: 1, lockedUntil })))
-        .returning();
-      // RETURNING order is not promised: back in the caller's order.
+      const rows = await queryRows<{
+        id: string;
+        locked_until: unknown;
+        next_attempt_at: unknown;
+        created_at: unknown;
+      }>(
+        db,
+        insertLeased(
+          ms.map((m) => [
+            m.id,
+            m.realm,
+            m.channel,
+            m.recipient,
+            m.template,
+            m.locale,
+            m.payload,
+            'sending',
+            1,
+            lockedUntil,
+          ]),
+          'returning id, locked_until, next_attempt_at, created_at',
+        ),
+      );
+      // RETURNING order is not promised: back in the caller's order. Only what the database decided
+      // comes back; the rest is the caller's already.
       const byId = new Map(rows.map((r) => [r.id, r]));
-      return ms.map((m) => toMessage(byId.get(m.id)!));
+      return ms.map((m) => {
+        const r = byId.get(m.id);
+        if (!r) throw new Error('outbox insert returned no row');
+        return {
+          ...m,
+          status: 'sending' as const,
+          attempts: 1,
+          nextAttemptAt: asDate(r.next_attempt_at),
+          lockedUntil: asDate(r.locked_until),
+          lastError: null,
+          createdAt: asDate(r.created_at),
+          sentAt: null,
+        };
+      });
     },
 
     async claim(limit: number, leaseSeconds: number): Promise<OutboxMessage[]> {

@@ -175,6 +175,8 @@ export interface FlowsRepo {
   create(f: NewFlow): Promise<FlowRecord>;
   /** Several in one statement; the records in the order given. */
   createMany(fs: NewFlow[]): Promise<FlowRecord[]>;
+  /** Several flows and events in ONE statement (both commit or neither does); the records in the order given. */
+  createManyWithEvents(fs: NewFlow[], es: NewEvent[]): Promise<FlowRecord[]>;
   /** The flow, or null when unknown. Expiry is the caller's decision (`expired` is computed by the DB clock). */
   get(id: string): Promise<(FlowRecord & { expired: boolean }) | null>;
   /** get() for several ids in one statement; unknown ids are simply missing from the answer. */

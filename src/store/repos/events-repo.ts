@@ -26,7 +26,8 @@ const toEvent = (r: EventRow): AuditEvent => ({
 });
 
 // Every sign-in and recovery request appends events: built without drizzle's insert builder (db.ts).
-const insertEvents = plainInsert(events, [
+// Also used by repositories that write a row and its event in one statement.
+export const insertEvents = plainInsert(events, [
   events.realm,
   events.kind,
   events.userId,
@@ -34,17 +35,24 @@ const insertEvents = plainInsert(events, [
   events.userAgent,
   events.data,
 ]);
-const toValues = (e: NewEvent) => [e.realm, e.kind, e.userId, e.ip, e.userAgent, JSON.stringify(e.data ?? {})];
+export const eventValues = (e: NewEvent) => [
+  e.realm,
+  e.kind,
+  e.userId,
+  e.ip,
+  e.userAgent,
+  JSON.stringify(e.data ?? {}),
+];
 
 export function createEventsRepo(db: Db): EventsRepo {
   return {
     async append(e: NewEvent): Promise<void> {
-      await db.execute(insertEvents([toValues(e)]));
+      await db.execute(insertEvents([eventValues(e)]));
     },
 
     async appendMany(es: NewEvent[]): Promise<void> {
       // One statement; the rows get their ids (the log's order) in the order given.
-      if (es.length > 0) await db.execute(insertEvents(es.map(toValues)));
+      if (es.length > 0) await db.execute(insertEvents(es.map(eventValues)));
     },
 
     async list(opts): Promise<AuditEvent[]> {

@@ -53,6 +53,40 @@ describeEachDriver('flows repository', (getStore) => {
     expect(await s.flows.getMany(['junk'])).toEqual([]);
   });
 
+  it('createManyWithEvents writes the flows and their events in one statement: both or neither', async () => {
+    const s = getStore();
+    const realm = await makeRealm(s);
+    const inputs = [newFlow(realm), newFlow(realm)];
+    const event = (flow: string) =>
+      ({
+        realm,
+        kind: 'recovery.requested',
+        userId: null,
+        ip: '203.0.113.7',
+        userAgent: 'ua',
+        data: { flow },
+      }) as const;
+    const created = await s.flows.createManyWithEvents(
+      inputs,
+      inputs.map((f) => event(f.id)),
+    );
+    expect(created.map((f) => f.id)).toEqual(inputs.map((f) => f.id));
+    const read = await s.flows.getMany(inputs.map((f) => f.id));
+    for (const c of created) expect(read.find((r) => r.id === c.id)).toEqual({ ...c, expired: false });
+    const logged = await s.events.list({ realm, kind: 'recovery.requested', limit: 10 });
+    expect(logged.map((e) => e.data.flow).sort()).toEqual(inputs.map((f) => f.id).sort());
+    expect(logged[0]).toMatchObject({ ip: '203.0.113.7', userAgent: 'ua', userId: null });
+
+    // A flow that cannot be written (its id is taken) takes its batch's events down with it.
+    const fresh = newFlow(realm);
+    const failed = await rejectionOf(
+      s.flows.createManyWithEvents([fresh, { ...inputs[0]! }], [event(fresh.id), event(inputs[0]!.id)]),
+    );
+    expect((failed as StoreQueryError).code).toBe('23505');
+    expect(await s.flows.get(fresh.id)).toBeNull();
+    expect(await s.events.list({ realm, kind: 'recovery.requested', limit: 10 })).toHaveLength(2);
+  });
+
   it('updateMany moves each flow only from the version its caller read', async () => {
     const s = getStore();
     const realm = await makeRealm(s);

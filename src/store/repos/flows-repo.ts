@@ -2,9 +2,10 @@
 // racing on one flow (a double submit, a replayed form) cannot both advance it — the loser gets null
 // and must re-read. Expiry is computed by the database clock, never the app's.
 import { and, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
-import type { FlowRecord, FlowsRepo, NewFlow } from '../../core/ports.ts';
+import type { FlowRecord, FlowsRepo, NewEvent, NewFlow } from '../../core/ports.ts';
 import { asDate, countDeleted, type Db, isUuid, plainInsert, queryRows } from '../db.ts';
 import { flows } from '../schema.ts';
+import { eventValues, insertEvents } from './events-repo.ts';
 
 type FlowRow = typeof flows.$inferSelect;
 
@@ -35,16 +36,22 @@ const insertFlows = plainInsert(flows, [
 const withExpired = { ...getTableColumns(flows), expired: sql<boolean>`(${flows.expiresAt} <= now())` };
 
 export function createFlowsRepo(db: Db): FlowsRepo {
-  async function createMany(fs: NewFlow[]): Promise<FlowRecord[]> {
+  async function createMany(fs: NewFlow[], es: NewEvent[] = []): Promise<FlowRecord[]> {
     if (fs.length === 0) return [];
     const json = fs.map((f) => JSON.stringify(f.data));
     // Only what the database decides comes back; the rest is the caller's already.
+    const inserted = insertFlows(
+      fs.map((f, i) => [f.id, f.realm, f.kind, f.state, json[i], f.csrfBinding, f.expiresAt]),
+      'returning id, version, created_at, updated_at',
+    );
+    // With events: one statement writes both (a CTE), so they commit together in one round trip.
+    const statement =
+      es.length === 0
+        ? inserted
+        : sql`with f as (${inserted}), e as (${insertEvents(es.map(eventValues))}) select * from f`;
     const rows = await queryRows<{ id: string; version: number; created_at: unknown; updated_at: unknown }>(
       db,
-      insertFlows(
-        fs.map((f, i) => [f.id, f.realm, f.kind, f.state, json[i], f.csrfBinding, f.expiresAt]),
-        'returning id, version, created_at, updated_at',
-      ),
+      statement,
     );
     // RETURNING order is not promised: answer in the order asked.
     const byId = new Map(rows.map((r) => [r.id, r]));
@@ -74,7 +81,8 @@ export function createFlowsRepo(db: Db): FlowsRepo {
       return flow;
     },
 
-    createMany,
+    createMany: (fs) => createMany(fs),
+    createManyWithEvents: createMany,
 
     async getMany(ids: string[]): Promise<(FlowRecord & { expired: boolean })[]> {
       const valid = ids.filter(isUuid);

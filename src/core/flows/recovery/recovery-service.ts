@@ -41,18 +41,35 @@ export function createRecoveryService(deps: RecoveryServiceDeps) {
   const engine = (store = deps.store) =>
     createFlowEngine({ flows: store.flows, clock: deps.clock, random: deps.random });
   // "Forgot password?" is the one request anybody can send for any account, so it has to be cheap:
-  // requests arriving together write their flows in one INSERT and their events in another (group
-  // commit, see batching.ts). Each still answers only once its own row is committed.
-  const createFlows = createBatcher((fs: NewFlow[]) => deps.store.flows.createMany(fs));
-  const appendEvents = createBatcher(async (es: NewEvent[]) => {
-    await deps.store.events.appendMany(es);
-    return es.map(() => undefined);
-  });
-  const requestEngine = createFlowEngine({
-    flows: { ...deps.store.flows, create: createFlows },
-    clock: deps.clock,
-    random: deps.random,
-  });
+  // requests arriving together write their flows and their `recovery.requested` events in ONE
+  // statement (group commit, see batching.ts). Each still answers only once its own row is committed.
+  const createFlows = createBatcher((items: { flow: NewFlow; event: NewEvent }[]) =>
+    deps.store.flows.createManyWithEvents(
+      items.map((i) => i.flow),
+      items.map((i) => i.event),
+    ),
+  );
+  /** The flow engine for one request: its flow is written together with the request's event. */
+  const requestEngine = (realm: RealmPolicy, ctx: RequestContext) =>
+    createFlowEngine({
+      flows: {
+        ...deps.store.flows,
+        create: (flow: NewFlow) =>
+          createFlows({
+            flow,
+            event: {
+              realm: realm.name,
+              kind: 'recovery.requested',
+              userId: null,
+              ip: ctx.ip,
+              userAgent: ctx.userAgent,
+              data: { flow: flow.id },
+            },
+          }),
+      },
+      clock: deps.clock,
+      random: deps.random,
+    });
 
   const enabled = (realm: RealmPolicy) => {
     if (!realm.recovery.enabled) throw new DostupError('RECOVERY_DISABLED');
@@ -96,15 +113,7 @@ export function createRecoveryService(deps: RecoveryServiceDeps) {
       wrongCodes: 0,
       sends: 0,
     };
-    const flow = await requestEngine.start(recoveryMachine, realm.name, { ...data }, binding);
-    await appendEvents({
-      realm: realm.name,
-      kind: 'recovery.requested',
-      userId: null,
-      ip: ctx.ip,
-      userAgent: ctx.userAgent,
-      data: { flow: flow.record.id },
-    });
+    const flow = await requestEngine(realm, ctx).start(recoveryMachine, realm.name, { ...data }, binding);
     deps.schedule(flow.record.id);
     return view(realm, flow);
   }

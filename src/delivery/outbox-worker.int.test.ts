@@ -347,6 +347,41 @@ describeEachDriver('outbox worker with a real SMTP server', (getStore, { raw }) 
     expect(await store.outbox.get(q!.message.id)).toMatchObject({ status: 'sending', attempts: 1 });
   });
 
+  it('past maxHandedOver, handed-over mail is left in the table for its lease to run out, not kept in memory', async () => {
+    const store = getStore();
+    let release: () => void = () => {};
+    const sent: string[] = [];
+    const held: MailTransport = {
+      send: async (m) => {
+        sent.push(m.id);
+        await new Promise<void>((r) => {
+          release = r;
+        });
+      },
+    };
+    const w = worker(held, { maxHandedOver: 1, pollMs: 60_000 });
+    w.start();
+    await new Promise((r) => setTimeout(r, 50)); // the first (empty) poll is done
+    const [first] = await enqueueLeased(store, 'first@example.test', 60);
+    w.deliverLeased([first!]);
+    await waitFor('the first send to start', () => sent.length === 1);
+    // While that send hangs, two more are handed over: room for one.
+    const [second] = await enqueueLeased(store, 'second@example.test', 60);
+    const [third] = await enqueueLeased(store, 'third@example.test', 60);
+    w.deliverLeased([second!, third!]);
+    release();
+    await waitFor('the second send', () => sent.length === 2);
+    release();
+    await waitFor(
+      'the second marked sent',
+      async () => (await store.outbox.get(second!.message.id))?.status === 'sent',
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    expect(sent).toEqual([first!.message.id, second!.message.id]);
+    expect(await store.outbox.get(third!.message.id)).toMatchObject({ status: 'sending', attempts: 1 });
+    expect(logged.some((l) => l.msg.includes('waits for its lease'))).toBe(true);
+  });
+
   it('a stopped worker ignores handed-over mail (the lease decides who sends it)', async () => {
     const store = getStore();
     const smtp = await sink();

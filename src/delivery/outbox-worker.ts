@@ -57,6 +57,12 @@ export interface OutboxWorkerDeps {
   pollMs?: number;
   /** Messages claimed per round, sent concurrently (default 10). */
   batchSize?: number;
+  /**
+   * Handed-over mail kept in memory at most (default 1000). Past it (mail queued faster than it can
+   * be sent) a row is left in the database, where its lease runs out and a claim takes it: the
+   * backlog of an overloaded node lives in the table, not in its memory.
+   */
+  maxHandedOver?: number;
   /** [0, 1) for the jitter; Math.random by default. */
   random?: () => number;
 }
@@ -99,6 +105,7 @@ export function createOutboxWorker(deps: OutboxWorkerDeps): OutboxWorker {
   const pollMs = deps.pollMs ?? 1000;
   const batchSize = deps.batchSize ?? 10;
   const random = deps.random ?? Math.random;
+  const maxHandedOver = deps.maxHandedOver ?? 1000;
   assertHeaderSafe('MAIL_FROM', from);
   // Abort a send this long before its lease ends, so it cannot still be running when another node
   // takes the row over.
@@ -274,6 +281,10 @@ export function createOutboxWorker(deps: OutboxWorkerDeps): OutboxWorker {
     deliverLeased(queued) {
       if (!running || queued.length === 0) return;
       for (const q of queued) {
+        if (leased.length >= maxHandedOver) {
+          log.warn({ id: q.message.id }, 'outbox: too much mail waiting in memory; this one waits for its lease');
+          continue;
+        }
         leased.push({ message: q.message, abortAt: q.leasedAt + leaseSeconds * 1000 - leaseMarginMs });
       }
       kick();

@@ -382,14 +382,57 @@ describeEachDriver('outbox worker with a real SMTP server', (getStore, { raw }) 
     expect(logged.some((l) => l.msg.includes('waits for its lease'))).toBe(true);
   });
 
-  it('a stopped worker ignores handed-over mail (the lease decides who sends it)', async () => {
+  it('mail handed over before start() goes out once the worker starts', async () => {
     const store = getStore();
     const smtp = await sink();
-    const w = worker(smtpTransport(`smtp://127.0.0.1:${smtp.port}`));
-    const queued = await enqueueLeased(store, 'stopped@example.test', 60);
+    const w = worker(smtpTransport(`smtp://127.0.0.1:${smtp.port}`), { pollMs: 60_000 });
+    const queued = await enqueueLeased(store, 'early@example.test', 60);
     w.deliverLeased(queued);
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 200));
     expect(smtp.attempts).toBe(0);
-    expect(await store.outbox.get(queued[0]!.message.id)).toMatchObject({ status: 'sending', attempts: 1 });
+    w.start();
+    await waitFor('the early mail', async () => (await store.outbox.get(queued[0]!.message.id))?.status === 'sent');
+    expect(smtp.received).toHaveLength(1);
+  });
+
+  it('stop() sends what was handed over and not sent yet; after stop() the lease decides', async () => {
+    const store = getStore();
+    const smtp = await sink();
+    const w = worker(smtpTransport(`smtp://127.0.0.1:${smtp.port}`), { pollMs: 60_000 });
+    w.start();
+    await new Promise((r) => setTimeout(r, 50)); // the first (empty) poll is done
+    const queued = [
+      ...(await enqueueLeased(store, 'one@example.test', 60)),
+      ...(await enqueueLeased(store, 'two@example.test', 60)),
+    ];
+    w.deliverLeased(queued); // its round would start on the next tick: stop() comes first
+    await w.stop();
+    for (const q of queued) expect(await store.outbox.get(q.message.id)).toMatchObject({ status: 'sent' });
+    expect(smtp.received).toHaveLength(2);
+
+    const late = await enqueueLeased(store, 'late@example.test', 60);
+    w.deliverLeased(late);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(smtp.received).toHaveLength(2);
+    expect(await store.outbox.get(late[0]!.message.id)).toMatchObject({ status: 'sending', attempts: 1 });
+  });
+
+  it('stop() gives up on a hanging send after stopGraceMs: the mail goes back to the queue', async () => {
+    const store = getStore();
+    const hanging: MailTransport = {
+      send: (_m, opts) =>
+        new Promise((_resolve, reject) => {
+          opts?.signal?.addEventListener('abort', () => reject(new Error('aborted')));
+        }),
+    };
+    const w = worker(hanging, { pollMs: 60_000, stopGraceMs: 300 });
+    const queued = await enqueueLeased(store, 'hang@example.test', 60);
+    w.deliverLeased(queued); // not started: it waits for stop()
+    const t0 = Date.now();
+    await w.stop();
+    expect(Date.now() - t0).toBeLessThan(3000);
+    const row = await store.outbox.get(queued[0]!.message.id);
+    expect(row).toMatchObject({ status: 'queued', attempts: 1 });
+    expect(row?.lastError).toMatch(/aborted/);
   });
 });

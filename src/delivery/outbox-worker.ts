@@ -63,6 +63,12 @@ export interface OutboxWorkerDeps {
    * backlog of an overloaded node lives in the table, not in its memory.
    */
   maxHandedOver?: number;
+  /**
+   * How long stop() may spend sending what was handed over but not sent yet (default 5000 ms). A send
+   * still running then is aborted and its row goes back to the queue (another node, or this one after
+   * its restart, sends it).
+   */
+  stopGraceMs?: number;
   /** [0, 1) for the jitter; Math.random by default. */
   random?: () => number;
 }
@@ -76,8 +82,9 @@ export interface OutboxWorker {
   kick(): void;
   /**
    * Mail whose rows were written leased to this node (`enqueueLeased`, with `leaseSeconds`), after
-   * their transaction committed: sent in the next rounds. Ignored when stopped (the leases run out
-   * and the rows are claimed as usual).
+   * their transaction committed: sent in the next rounds (handed over before start(): once started;
+   * stop() sends what is still waiting, within `stopGraceMs`). Ignored after stop() (the leases run
+   * out and the rows are claimed as usual).
    */
   deliverLeased(queued: QueuedMail[]): void;
   /** The lease a claim takes, in seconds; `enqueueLeased` must use the same. */
@@ -106,6 +113,10 @@ export function createOutboxWorker(deps: OutboxWorkerDeps): OutboxWorker {
   const batchSize = deps.batchSize ?? 10;
   const random = deps.random ?? Math.random;
   const maxHandedOver = deps.maxHandedOver ?? 1000;
+  const stopGraceMs = deps.stopGraceMs ?? 5000;
+  /** Set by stop(): no send may run past it. */
+  let stopDeadline = Number.POSITIVE_INFINITY;
+  let stopped = false;
   assertHeaderSafe('MAIL_FROM', from);
   // Abort a send this long before its lease ends, so it cannot still be running when another node
   // takes the row over.
@@ -140,7 +151,7 @@ export function createOutboxWorker(deps: OutboxWorkerDeps): OutboxWorker {
       const params = openPayload(ring, m.payload, payloadContext(m));
       const policy = m.realm ? await realms.get(m.realm) : null;
       const mail = renderMail(catalog, m.template, m.locale, params, policy?.branding);
-      const signal = AbortSignal.timeout(Math.max(1, abortAt - Date.now()));
+      const signal = AbortSignal.timeout(Math.max(1, Math.min(abortAt, stopDeadline) - Date.now()));
       await transport.send(
         { id: m.id, realm: m.realm, from, to: m.recipient, messageId: messageIdFor(m.id), ...mail },
         { signal },
@@ -171,7 +182,8 @@ export function createOutboxWorker(deps: OutboxWorkerDeps): OutboxWorker {
     let claimed: { message: OutboxMessage; abortAt: number }[] = [];
     // The claim statement is what leasing at birth saves: while handed-over mail keeps coming, the
     // database is asked only once per poll interval.
-    if (mine.length === 0 || Date.now() - lastClaimAt >= pollMs) {
+    // Stopping: only what was handed over is sent; due rows in the table are for the nodes that stay.
+    if (!stopped && (mine.length === 0 || Date.now() - lastClaimAt >= pollMs)) {
       lastClaimAt = Date.now();
       const abortAt = lastClaimAt + leaseSeconds * 1000 - leaseMarginMs;
       try {
@@ -268,18 +280,29 @@ export function createOutboxWorker(deps: OutboxWorkerDeps): OutboxWorker {
     start() {
       if (running) return;
       running = true;
+      stopped = false;
+      stopDeadline = Number.POSITIVE_INFINITY;
       schedule(0);
     },
     async stop() {
       running = false;
+      stopped = true;
       if (timer) clearTimeout(timer);
       timer = undefined;
       await ticking;
       await current?.catch(() => 0);
+      // Mail handed over and not sent yet: send it now, within the grace period, rather than leave it
+      // to wait out its lease.
+      stopDeadline = Date.now() + stopGraceMs;
+      while (leased.length > 0 && Date.now() < stopDeadline) {
+        if ((await round().catch(() => 0)) === 0) break;
+      }
     },
     kick,
     deliverLeased(queued) {
-      if (!running || queued.length === 0) return;
+      // Before start() it waits in memory and goes out once the worker runs; after stop() the lease
+      // decides who sends it.
+      if (stopped || queued.length === 0) return;
       for (const q of queued) {
         if (leased.length >= maxHandedOver) {
           log.warn({ id: q.message.id }, 'outbox: too much mail waiting in memory; this one waits for its lease');

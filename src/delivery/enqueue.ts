@@ -61,8 +61,8 @@ export async function enqueueLeasedMails(
 ): Promise<QueuedMail[]> {
   if (ms.length === 0) return [];
   const rows = ms.map((m) => outboxRow(ring, m));
-  // Taken before the INSERT: the database's lease starts at its now(), a little later than this, so
-  // a send timed from here ends before the lease does.
+  // Taken before the INSERT: the database's lease starts at the INSERT (its clock_timestamp()), a
+  // little later than this, so a send timed from here ends before the lease does.
   const leasedAt = Date.now();
   const messages = await tx.outbox.enqueueLeased(rows, leaseSeconds);
   return messages.map((message) => ({ message, leasedAt }));

@@ -297,9 +297,8 @@ export interface OutboxMessage extends Omit<NewOutboxMessage, 'payload'> {
 }
 
 export interface OutboxRepo {
+  /** Queued (due now, not leased): what a claim takes. The server queues with `enqueueLeased`. */
   enqueue(m: NewOutboxMessage): Promise<void>;
-  /** Several in one statement. */
-  enqueueMany(ms: NewOutboxMessage[]): Promise<void>;
   /**
    * Several in one statement, already claimed by the caller: status sending, attempts 1, leased for
    * `leaseSeconds` — as if `claim` had taken them the moment they were written. The node that queues

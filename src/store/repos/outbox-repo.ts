@@ -70,10 +70,6 @@ export function createOutboxRepo(db: Db): OutboxRepo {
       await db.insert(outbox).values(toRow(m));
     },
 
-    async enqueueMany(ms: NewOutboxMessage[]): Promise<void> {
-      if (ms.length > 0) await db.insert(outbox).values(ms.map(toRow));
-    },
-
     async enqueueLeased(ms: NewOutboxMessage[], leaseSeconds: number): Promise<OutboxMessage[]> {
       assertLease(leaseSeconds);
       if (ms.length === 0) return [];

@@ -10,14 +10,15 @@ import { createRealmsRepo } from './repos/realms-repo.ts';
 import { createSessionsRepo } from './repos/sessions-repo.ts';
 import { createUsersRepo } from './repos/users-repo.ts';
 
-export function createRepos(db: Db): Repos {
+/** `inTransaction`: `db` is a transaction (see createOneTimeSecretsRepo). */
+export function createRepos(db: Db, opts: { inTransaction?: boolean } = {}): Repos {
   return {
     realms: createRealmsRepo(db),
     users: createUsersRepo(db),
     sessions: createSessionsRepo(db),
     flows: createFlowsRepo(db),
     events: createEventsRepo(db),
-    oneTimeSecrets: createOneTimeSecretsRepo(db),
+    oneTimeSecrets: createOneTimeSecretsRepo(db, opts),
     outbox: createOutboxRepo(db),
     devMailbox: createDevMailboxRepo(db),
   };

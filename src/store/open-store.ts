@@ -174,7 +174,7 @@ function buildStore(driver: Driver, checkNestedUse: boolean): Store {
         return await driver.db.transaction(async (tx) => {
           const marker = { open: true };
           try {
-            const repos = wrapAll(createRepos(tx), noGuard);
+            const repos = wrapAll(createRepos(tx, { inTransaction: true }), noGuard);
             return await (inTx ? inTx.run(marker, () => fn(repos)) : fn(repos));
           } finally {
             // Work the callback left running after it returned is no longer "inside".

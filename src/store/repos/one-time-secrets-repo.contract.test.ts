@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
-import type { Random, Store } from '../../core/ports.ts';
+import type { NewOneTimeSecret, Random, Store } from '../../core/ports.ts';
 import { createKeyRing } from '../../core/secrets/key-ring.ts';
 import { createOneTimeSecrets, type IssueSecretInput } from '../../core/secrets/one-time-secrets.ts';
 import type { StoreQueryError } from '../db.ts';
@@ -257,6 +257,59 @@ describeEachDriver('one-time secrets repository', (getStore, { raw }) => {
     expect(await verify(issued[0]!.id, issued[0]!.secret)).toEqual({ ok: false, reason: 'not_found' });
     expect(await verify(second!.id, second!.secret)).toMatchObject({ ok: true, record: { userId: a.userId } });
     expect(await secrets.issueMany(s.oneTimeSecrets, [])).toEqual([]);
+  });
+
+  it('what issueMany answers is what a read of the rows gives, in a transaction and on its own', async () => {
+    const s = getStore();
+    const a = await setup(s);
+    const b = await setup(s);
+    const row = (u: { realm: string; userId: string }, over: Partial<NewOneTimeSecret> = {}): NewOneTimeSecret => ({
+      id: uuid(),
+      realm: u.realm,
+      userId: u.userId,
+      purpose: 'recovery',
+      flowId: uuid(),
+      hmac: randomBytes(32),
+      keyId: 'k1',
+      maxAttempts: 5,
+      ttlSeconds: 600,
+      ...over,
+    });
+    const inTx = await s.transaction((tx) =>
+      tx.oneTimeSecrets.issueMany([row(a), row(b, { ttlSeconds: 1800, maxAttempts: 3, flowId: null }), row(a)]),
+    );
+    const alone = await s.oneTimeSecrets.issueMany([row(b, { purpose: 'verify-email' })]);
+    const time = (v: unknown) => (v == null ? null : new Date(v as string).getTime());
+    for (const issued of [...inTx, ...alone]) {
+      const [stored] = await raw('select * from one_time_secrets where id = $1', [issued.id]);
+      expect({
+        ...issued,
+        hmac: issued.hmac.toString('hex'),
+        createdAt: time(issued.createdAt),
+        expiresAt: time(issued.expiresAt),
+        invalidatedAt: time(issued.invalidatedAt),
+      }).toEqual({
+        id: stored?.id,
+        realm: stored?.realm,
+        userId: stored?.user_id,
+        purpose: stored?.purpose,
+        flowId: stored?.flow_id,
+        hmac: Buffer.from(stored?.hmac as Uint8Array).toString('hex'),
+        keyId: stored?.key_id,
+        attempts: 0,
+        maxAttempts: stored?.max_attempts,
+        createdAt: time(stored?.created_at),
+        expiresAt: time(stored?.expires_at),
+        usedAt: null,
+        invalidatedAt: time(stored?.invalidated_at),
+        ageSeconds: 0,
+      });
+    }
+    // The first of a's two codes in one batch is born replaced; the lifetime is the one asked for.
+    expect(inTx[0]!.invalidatedAt).not.toBeNull();
+    expect(inTx[2]!.invalidatedAt).toBeNull();
+    expect(inTx[1]!.expiresAt.getTime() - inTx[1]!.createdAt.getTime()).toBe(1_800_000);
+    expect(inTx[1]!.maxAttempts).toBe(3);
   });
 
   it('concurrent issueMany batches sharing users neither deadlock nor leave two live codes', async () => {

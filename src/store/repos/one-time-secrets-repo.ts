@@ -5,7 +5,7 @@
 // guesses, a double-submitted reset — cannot get more than the rules allow.
 import { and, eq, getTableColumns, gt, isNull, lt, type SQL, sql } from 'drizzle-orm';
 import type { NewOneTimeSecret, OneTimeSecretRecord, OneTimeSecretsRepo, UnusableReason } from '../../core/ports.ts';
-import { countDeleted, type Db, isUuid } from '../db.ts';
+import { asDate, countDeleted, type Db, isUuid, plainInsert, queryRows } from '../db.ts';
 import { oneTimeSecrets as t } from '../schema-secrets.ts';
 
 /**
@@ -27,7 +27,38 @@ const isLive = (): SQL => and(isNull(t.usedAt), isNull(t.invalidatedAt)) as SQL;
 /** Live, not expired by the database clock. */
 const isUsable = (): SQL => and(isLive(), gt(t.expiresAt, sql`now()`)) as SQL;
 
-export function createOneTimeSecretsRepo(db: Db): OneTimeSecretsRepo {
+// Every recovery request for an existing account issues one: built without drizzle's insert
+// builder (db.ts). The columns the database decides come back; the caller has the rest.
+const insertSecrets = plainInsert(t, [
+  t.id,
+  t.realm,
+  t.userId,
+  t.purpose,
+  t.flowId,
+  t.hmac,
+  t.keyId,
+  t.maxAttempts,
+  t.expiresAt,
+  t.invalidatedAt,
+]);
+const ISSUED =
+  'returning id, attempts, created_at, expires_at, invalidated_at, ' +
+  'extract(epoch from now() - created_at)::float8 as age_seconds';
+interface IssuedRow {
+  id: string;
+  attempts: number;
+  created_at: unknown;
+  expires_at: unknown;
+  invalidated_at: unknown;
+  age_seconds: number | string;
+}
+
+/**
+ * `inTransaction`: the handle is already a transaction (store.transaction hands the repositories
+ * one). Issuing then runs in it directly: its advisory locks last until the caller commits either
+ * way, and a failure fails the caller's transaction — a savepoint would only add two round trips.
+ */
+export function createOneTimeSecretsRepo(db: Db, opts: { inTransaction?: boolean } = {}): OneTimeSecretsRepo {
   async function issueMany(ss: NewOneTimeSecret[]): Promise<OneTimeSecretRecord[]> {
     if (ss.length === 0) return [];
     const keyOf = (s: NewOneTimeSecret) => `${s.userId}:${s.purpose}`;
@@ -36,9 +67,7 @@ export function createOneTimeSecretsRepo(db: Db): OneTimeSecretsRepo {
     // born replaced — exactly what issuing them one after the other would leave behind.
     const newest = new Map(ss.map((s, i) => [keyOf(s), i]));
     if (!ss.every((s) => isUuid(s.userId))) throw new Error('one-time secrets: user id is not a uuid');
-    // A savepoint when the caller is already in a transaction (the usual case: the code, the flow
-    // update and the queued mail commit together), a transaction of its own otherwise.
-    return db.transaction(async (tx) => {
+    const issue = async (tx: Db): Promise<OneTimeSecretRecord[]> => {
       // Serialize issuing per user + purpose. Without it two concurrent requests ("send the code"
       // clicked twice) would each invalidate only what they could see and both insert: two live
       // codes, twice the guesses. With it, the second waits, then (READ COMMITTED: a fresh snapshot
@@ -61,30 +90,49 @@ export function createOneTimeSecretsRepo(db: Db): OneTimeSecretsRepo {
         .update(t)
         .set({ invalidatedAt: sql`now()` })
         .where(and(sql`(${t.userId}, ${t.purpose}) in (${owners})`, isLive()));
-      const rows = await tx
-        .insert(t)
-        .values(
-          ss.map((s, i) => ({
-            id: s.id,
-            realm: s.realm,
-            userId: s.userId,
-            purpose: s.purpose,
-            flowId: s.flowId,
-            hmac: s.hmac,
-            keyId: s.keyId,
-            maxAttempts: s.maxAttempts,
-            expiresAt: sql`now() + make_interval(secs => ${s.ttlSeconds}::int)`,
-            invalidatedAt: newest.get(keyOf(s)) === i ? null : sql`now()`,
-          })),
-        )
-        .returning(recordColumns);
+      const rows = await queryRows<IssuedRow>(
+        tx,
+        insertSecrets(
+          ss.map((s, i) => [
+            s.id,
+            s.realm,
+            s.userId,
+            s.purpose,
+            s.flowId ?? null,
+            s.hmac,
+            s.keyId,
+            s.maxAttempts,
+            sql`now() + make_interval(secs => ${s.ttlSeconds}::int)`,
+            newest.get(keyOf(s)) === i ? null : sql`now()`,
+          ]),
+          ISSUED,
+        ),
+      );
+      // RETURNING order is not promised: answer in the order asked.
       const byId = new Map(rows.map((r) => [r.id, r]));
       return ss.map((s) => {
         const row = byId.get(s.id);
         if (!row) throw new Error('one-time secret insert returned no row');
-        return row;
+        return {
+          id: s.id,
+          realm: s.realm,
+          userId: s.userId,
+          purpose: s.purpose,
+          flowId: s.flowId ?? null,
+          hmac: s.hmac,
+          keyId: s.keyId,
+          attempts: Number(row.attempts),
+          maxAttempts: s.maxAttempts,
+          createdAt: asDate(row.created_at),
+          expiresAt: asDate(row.expires_at),
+          usedAt: null,
+          invalidatedAt: row.invalidated_at == null ? null : asDate(row.invalidated_at),
+          ageSeconds: Number(row.age_seconds),
+        };
       });
-    });
+    };
+    // Outside a transaction: one of its own, so the locks, the invalidation and the insert are one unit.
+    return opts.inTransaction ? issue(db) : db.transaction(issue);
   }
 
   return {

@@ -126,4 +126,23 @@ if (process.env.CALLERS) {
   }
   console.log(`\ncallers of ${process.env.CALLERS}\n${top(stacks, 10)}`);
 }
+// Library time charged to the project's function nearest on the stack: which of our own calls
+// (a repository method, a renderer) the time in drizzle, pg or PGlite was spent for.
+{
+  const parent = new Map();
+  for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n);
+  const ours = (n) => /\/(dist|src)\//.test(n.callFrame.url) && !n.callFrame.url.includes('node_modules');
+  const charged = new Map();
+  for (const n of prof.nodes) {
+    if (!dt.get(n.id) || ['(idle)', '(garbage collector)', '(program)'].includes(n.callFrame.functionName)) continue;
+    let p = n;
+    while (p && !ours(p)) p = parent.get(p.id);
+    const key = p
+      ? `${p.callFrame.functionName || '(anonymous)'} ${p.callFrame.url.split('/').slice(-2).join('/')}:${p.callFrame.lineNumber + 1}`
+      : '(no project frame)';
+    charged.set(key, (charged.get(key) ?? 0) + dt.get(n.id));
+  }
+  console.log(`
+by the project's nearest function (own time + the libraries it called)\n${top(charged, num('TOP', 25))}`);
+}
 fs.rmSync(profDir, { recursive: true, force: true });

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { argon2ParamsFromEnv, argon2Rate } from './lib/argon2-rate.mjs';
+import { argon2ParamsFromEnv, argon2Rate, argon2Verify } from './lib/argon2-rate.mjs';
 import {
   BENCH_RATE_LIMITS,
   seedUsers,
@@ -72,15 +72,26 @@ const signinReqs = range(cfg.users).map((i) => ({
   body: JSON.stringify({ identifier: userEmail(i), password: userPassword(i), remember: false }),
 }));
 
-async function measureFloor(body, cookies) {
+/**
+ * The floor server, started once (with the body of the first real whoami response) and kept for
+ * the whole run, so it can be measured right before and right after every whoami phase.
+ */
+async function startFloor(body) {
   const port = await freePort();
   const file = path.join(os.tmpdir(), `dostup-bench-floor-${process.pid}.json`);
   fs.writeFileSync(file, body);
-  const child = spawn(process.execPath, [path.join(HERE, 'lib/floor-server.mjs'), String(port), file], {
-    stdio: 'inherit',
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(HERE, 'lib/floor-server.mjs'), String(port), file, String(cfg.maxRunS)],
+    { stdio: 'inherit' },
+  );
   children.add(child);
   const base = `http://127.0.0.1:${port}`;
+  const stop = () => {
+    child.kill('SIGTERM');
+    children.delete(child);
+    fs.rmSync(file, { force: true });
+  };
   try {
     for (let i = 0; ; i++) {
       if (i > 100) throw new Error('floor server not up in 10 s');
@@ -89,16 +100,29 @@ async function measureFloor(body, cookies) {
       } catch {}
       await sleep(100);
     }
-    // Same requests (cookies included) as the whoami phase: only the server side differs.
-    const requests = cookies.map(whoamiReq);
-    return {
-      ...(await loadPhase('floor', { base, pid: child.pid, requests, cfg })),
-      bodyBytes: Buffer.byteLength(body),
-    };
-  } finally {
-    child.kill('SIGTERM');
-    fs.rmSync(file, { force: true });
+  } catch (e) {
+    stop();
+    throw e;
   }
+  return {
+    // Same requests (cookies included) as the whoami phase: only the server side differs.
+    measure: async (name, cookies) => ({
+      ...(await loadPhase(name, { base, pid: child.pid, requests: cookies.map(whoamiReq), cfg })),
+      bodyBytes: Buffer.byteLength(body),
+    }),
+    stop,
+  };
+}
+
+/** The sign-in yardstick again: raw argon2 verify, 2 in flight, in this process (the server idle). */
+async function argon2Now(label) {
+  const v = await argon2Verify({
+    params,
+    seconds: cfg.argon2Seconds,
+    quiet: { maxCores: cfg.quietMaxCores, maxWaitS: cfg.quietWaitS },
+  });
+  log(`${label}: raw argon2 verify x2 ${v.perSec}/s (${v.cpuMsPerOp} CPU ms each)`);
+  return v;
 }
 
 async function scenario(label, databaseUrl, ctx) {
@@ -130,18 +154,22 @@ async function scenario(label, databaseUrl, ctx) {
     const who = await jsonRequest(srv.base, 'GET', '/api/v1/whoami', { headers: { cookie: sessions[0].cookie } });
     if (who.status !== 200) throw new Error(`whoami check failed: ${who.status}`);
     const whoamiBytes = Buffer.byteLength(who.text);
-    if (!ctx.floor) {
+    const cookies = sessions.map((s) => s.cookie);
+    if (!ctx.floorServer) {
       log(`floor: bare fastify route, ${whoamiBytes}-byte body (a real whoami response)`);
-      ctx.floor = await measureFloor(
-        who.text,
-        sessions.map((s) => s.cookie),
-      );
+      ctx.floorServer = await startFloor(who.text);
     }
-    const whoamiReqs = sessions.map((s) => whoamiReq(s.cookie));
+    const whoamiReqs = cookies.map(whoamiReq);
     const base = srv.base;
     const pid = srv.pid;
+    // Each yardstick is measured right before and right after the phase it judges (see argon2Verify).
+    const yardsticks = { argon2: { before: await argon2Now(`${label} before sign-in`) } };
     const signin = await loadPhase('signin', { base, pid, requests: signinReqs, cfg });
+    yardsticks.argon2.after = await argon2Now(`${label} after sign-in`);
+    yardsticks.floor = { before: await ctx.floorServer.measure('floor', cookies) };
+    ctx.floor ??= yardsticks.floor.before;
     const whoami = await loadPhase('whoami', { base, pid, requests: whoamiReqs, cfg });
+    yardsticks.floor.after = await ctx.floorServer.measure('floor', cookies);
     const loaded = await whoamiUnderSignin('whoami under sign-in load', {
       base,
       pid,
@@ -168,6 +196,7 @@ async function scenario(label, databaseUrl, ctx) {
       recovery,
       timingProbe: probe,
       whoamiBytes,
+      yardsticks,
       seed,
       signin,
       whoami,
@@ -207,17 +236,21 @@ result.argon2 = await argon2Rate({
   quiet: { maxCores: cfg.quietMaxCores, maxWaitS: cfg.quietWaitS },
 });
 
-const ctx = { floor: null };
-result.scenarios.push(await scenario('pglite', undefined, ctx));
-if (process.env.DATABASE_URL) {
-  const db = await createFreshDatabase(process.env.DATABASE_URL, `dostup_bench_${process.pid}`);
-  try {
-    result.scenarios.push(await scenario('postgresql', db.url, { ...ctx, revokeInDb: db.revokeSession }));
-  } finally {
-    await db.drop();
+const ctx = { floor: null, floorServer: null };
+try {
+  result.scenarios.push(await scenario('pglite', undefined, ctx));
+  if (process.env.DATABASE_URL) {
+    const db = await createFreshDatabase(process.env.DATABASE_URL, `dostup_bench_${process.pid}`);
+    try {
+      result.scenarios.push(await scenario('postgresql', db.url, { ...ctx, revokeInDb: db.revokeSession }));
+    } finally {
+      await db.drop();
+    }
+  } else {
+    log('DATABASE_URL not set: PostgreSQL scenario skipped');
   }
-} else {
-  log('DATABASE_URL not set: PostgreSQL scenario skipped');
+} finally {
+  ctx.floorServer?.stop();
 }
 result.floor = ctx.floor;
 for (const s of result.scenarios) s.goals = evaluateGoals(s, { floor: result.floor, argon2: result.argon2 });

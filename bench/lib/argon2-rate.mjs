@@ -47,14 +47,35 @@ async function measure(op, inFlight, seconds, quiet) {
   };
 }
 
+const optionsOf = (params) => ({
+  algorithm: Algorithm.Argon2id,
+  version: Version.V0x13,
+  memoryCost: params.memoryKiB,
+  timeCost: params.iterations,
+  parallelism: params.parallelism,
+});
+
+/**
+ * Verify only, `inFlight` at once: the yardstick measured again right before and right after each
+ * sign-in phase. This box's speed drifts by tens of percent over minutes (other machines on the same
+ * host); a ceiling measured minutes earlier can make the same server look 15 points better or worse.
+ */
+export async function argon2Verify({ params, seconds, inFlight = 2, quiet = {} }) {
+  const password = 'bench-Pass-0000-x9!';
+  const encoded = await hash(password, optionsOf(params));
+  await Promise.all([verify(encoded, password), verify(encoded, password)]);
+  return measure(
+    async () => {
+      if (!(await verify(encoded, password))) throw new Error('argon2 verify returned false');
+    },
+    inFlight,
+    seconds,
+    quiet,
+  );
+}
+
 export async function argon2Rate({ params, seconds, inFlight = [1, 2, 4], quiet = {} }) {
-  const options = {
-    algorithm: Algorithm.Argon2id,
-    version: Version.V0x13,
-    memoryCost: params.memoryKiB,
-    timeCost: params.iterations,
-    parallelism: params.parallelism,
-  };
+  const options = optionsOf(params);
   const password = 'bench-Pass-0000-x9!';
   const encoded = await hash(password, options);
   // Warm the threadpool and the allocator so the first window doesn't pay for thread start-up.

@@ -2,16 +2,16 @@
 // answers the captured body of a real Dostup whoami response, so bytes on the wire match and the
 // only difference left is what Dostup does per request (plugins, hooks, session lookup).
 // Runs in its own process, like Dostup, so it never shares an event loop with autocannon.
-// Usage: node floor-server.mjs <port> <body file>
+// Usage: node floor-server.mjs <port> <body file> [max seconds, default 600]
 import { readFileSync } from 'node:fs';
 import Fastify from 'fastify';
 
-const [port, bodyFile] = process.argv.slice(2);
+const [port, bodyFile, maxSeconds = '600'] = process.argv.slice(2);
 const body = JSON.parse(readFileSync(bodyFile, 'utf8'));
 const app = Fastify({ logger: false });
 app.get('/api/v1/whoami', async () => body);
 app.get('/health', async () => ({ status: 'ok' }));
 await app.listen({ port: Number(port), host: '127.0.0.1' });
 // Bounded even if the parent dies without killing us.
-setTimeout(() => process.exit(0), 10 * 60_000).unref();
+setTimeout(() => process.exit(0), Number(maxSeconds) * 1000).unref();
 process.once('SIGTERM', () => app.close().then(() => process.exit(0)));

@@ -1,8 +1,11 @@
 // `node bench/profile.mjs SCENARIO`: where one scenario's server time goes. Starts Dostup (PGlite,
 // or PostgreSQL with DATABASE_URL) under `--cpu-prof`, seeds users, runs SCENARIO flat out for
 // DURATION seconds, stops the server (which writes the profile) and prints the functions with the
-// most self time, and the same grouped by package/source folder. Not a benchmark: the profiler
-// itself slows the server; read the shares, not the rates.
+// most self time, the same grouped by package/source folder, and charged to the project's nearest
+// function on the stack. Not a benchmark: the profiler itself slows the server; read the shares,
+// not the rates. On a busy 2-core box a sample lands on whatever the event loop was doing when the
+// kernel took the core away (often `writev`, which wakes the peer): compare with the thread's CPU
+// time from /proc (bench/README) before believing a syscall costs that much.
 // SCENARIO: signin | whoami | recovery-existing | recovery-unknown. Knobs: USERS 200, DURATION 8,
 // CONNECTIONS 16, TOP 25, CALLERS (a function name: print the stacks that call it).
 import fs from 'node:fs';

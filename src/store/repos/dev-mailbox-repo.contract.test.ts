@@ -27,6 +27,26 @@ describeEachDriver('dev mailbox repository', (getStore, { raw }) => {
     expect(listed.map((m) => m.id)).toEqual([second.id, first.id]);
   });
 
+  it('a stored mail large enough to be compressed is compressed with lz4 where the database has it, else pglz', async () => {
+    const s = getStore();
+    const big = 'Ссылка для восстановления пароля: https://portal.example.test/r/main/recovery/x. '.repeat(60);
+    const stored = await s.devMailbox.add({
+      ...mail(`${uniqueName('lz')}@example.test`, 'big'),
+      htmlBody: big,
+      textBody: big,
+    });
+    const [has] = await raw(
+      "select 'lz4' = any (enumvals) as lz4 from pg_settings where name = 'default_toast_compression'",
+    );
+    const [row] = await raw(
+      'select pg_column_compression(html_body) as html, pg_column_compression(text_body) as text, html_body from dev_mailbox where id = $1',
+      [stored.id],
+    );
+    const method = has?.lz4 ? 'lz4' : 'pglz';
+    expect(row).toMatchObject({ html: method, text: method, html_body: big });
+    expect((await s.devMailbox.get(stored.id))?.htmlBody).toBe(big);
+  });
+
   it('latestFor finds the newest mail to an address, whatever its case, even within one transaction', async () => {
     const s = getStore();
     const to = `${uniqueName('Dev')}@Example.test`;

@@ -74,4 +74,49 @@ describe('createBatcher', () => {
     await slow.idle();
     expect(done).toEqual([7]);
   });
+
+  it('with concurrency n, up to n batches are written at once, never more; with the default, one', async () => {
+    for (const concurrency of [1, 2]) {
+      let inFlight = 0;
+      let most = 0;
+      const batches: number[][] = [];
+      const slow = createBatcher(
+        async (xs: number[]) => {
+          batches.push(xs);
+          most = Math.max(most, ++inFlight);
+          await new Promise((r) => setTimeout(r, 15));
+          inFlight--;
+          return xs;
+        },
+        concurrency === 1 ? {} : { concurrency },
+      );
+      // Three waves, each arriving while the previous one is being written.
+      const all = [slow(1), slow(2)];
+      await tick();
+      all.push(slow(3));
+      await tick();
+      all.push(slow(4), slow(5));
+      expect(await Promise.all(all)).toEqual([1, 2, 3, 4, 5]);
+      expect(most).toBe(concurrency);
+      expect(batches.flat().sort()).toEqual([1, 2, 3, 4, 5]);
+      await slow.idle();
+    }
+  });
+
+  it('idle() waits for every batch in flight', async () => {
+    const done: number[] = [];
+    const slow = createBatcher(
+      async (xs: number[]) => {
+        await new Promise((r) => setTimeout(r, 10 * xs[0]!));
+        done.push(...xs);
+        return xs;
+      },
+      { concurrency: 2 },
+    );
+    void slow(3);
+    await tick();
+    void slow(1);
+    await slow.idle();
+    expect(done.sort()).toEqual([1, 3]);
+  });
 });

@@ -2,8 +2,11 @@
 // one event-loop thread and most of its cost is per statement, not per row: sixteen one-row INSERTs
 // cost about sixteen times one sixteen-row INSERT. A batch starts after the current turn of the
 // event loop (setImmediate), so every request whose data arrived in that turn joins it, or after
-// `waitMs` for work that may wait (a background job). Callers who arrive while a batch is being
-// written go into the next one. A lone caller waits for nothing more than that turn.
+// `waitMs` for work that may wait (a background job). A lone caller waits for nothing more than that
+// turn. Callers who arrive while a batch is being written go into the next one, which starts at
+// once when `concurrency` (default 1) allows another batch in flight, else when one ends. One in
+// flight suits PGlite (one connection: a second would only queue); on PostgreSQL two keep the
+// database busy while the event loop prepares the next.
 
 export interface Batcher<I, O> {
   /** Resolves with this item's result once its batch is written; rejects if the batch failed. */
@@ -18,35 +21,50 @@ export interface Batcher<I, O> {
  */
 export function createBatcher<I, O>(
   write: (items: I[]) => Promise<O[]>,
-  opts: { max?: number; waitMs?: number } = {},
+  opts: { max?: number; waitMs?: number; concurrency?: number } = {},
 ): Batcher<I, O> {
   const max = opts.max ?? 100;
+  const concurrency = Math.max(1, opts.concurrency ?? 1);
   const start = (fn: () => void) => (opts.waitMs ? setTimeout(fn, opts.waitMs) : setImmediate(fn));
   let waiting: { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }[] = [];
-  let running: Promise<void> | null = null;
+  let active = 0;
+  let scheduled = false;
+  let idleWaiters: (() => void)[] = [];
 
-  async function drain(): Promise<void> {
-    while (waiting.length > 0) {
-      const batch = waiting.slice(0, max);
-      waiting = waiting.slice(batch.length);
-      try {
-        const out = await write(batch.map((w) => w.item));
-        if (out.length !== batch.length) throw new Error(`batch write returned ${out.length} of ${batch.length}`);
-        batch.forEach((w, i) => {
-          w.resolve(out[i] as O);
-        });
-      } catch (e) {
-        for (const w of batch) w.reject(e);
-      }
+  async function writeOne(): Promise<void> {
+    const batch = waiting.slice(0, max);
+    waiting = waiting.slice(batch.length);
+    active++;
+    try {
+      const out = await write(batch.map((w) => w.item));
+      if (out.length !== batch.length) throw new Error(`batch write returned ${out.length} of ${batch.length}`);
+      batch.forEach((w, i) => {
+        w.resolve(out[i] as O);
+      });
+    } catch (e) {
+      for (const w of batch) w.reject(e);
+    } finally {
+      active--;
+      // Callers who arrived while this batch was written go next, at once: they have waited already.
+      if (waiting.length > 0 && active < concurrency) void writeOne();
+      else notifyIfIdle();
     }
   }
 
+  function notifyIfIdle(): void {
+    if (active > 0 || scheduled || waiting.length > 0) return;
+    const ws = idleWaiters;
+    idleWaiters = [];
+    for (const w of ws) w();
+  }
+
   function kick(): void {
-    if (running) return;
-    running = new Promise<void>((r) => start(r)).then(drain).finally(() => {
-      running = null;
-      // Someone may have arrived between the end of drain() and now.
-      if (waiting.length > 0) kick();
+    if (scheduled || active >= concurrency) return;
+    scheduled = true;
+    start(() => {
+      scheduled = false;
+      if (waiting.length > 0 && active < concurrency) void writeOne();
+      else notifyIfIdle();
     });
   }
 
@@ -55,8 +73,9 @@ export function createBatcher<I, O>(
       waiting.push({ item, resolve, reject });
       kick();
     })) as Batcher<I, O>;
-  call.idle = async () => {
-    while (running) await running;
-  };
+  call.idle = () =>
+    active === 0 && !scheduled && waiting.length === 0
+      ? Promise.resolve()
+      : new Promise<void>((r) => idleWaiters.push(r));
   return call;
 }

@@ -5,7 +5,7 @@
 // `waitMs` for work that may wait (a background job). A lone caller waits for nothing more than that
 // turn. Callers who arrive while a batch is being written go into the next one, which starts at
 // once when `concurrency` (default 1) allows another batch in flight, else when one ends. One in
-// flight suits PGlite (one connection: a second would only queue); on PostgreSQL two keep the
+// flight suits PGlite (one connection: a second would only queue); on PostgreSQL more keep the
 // database busy while the event loop prepares the next.
 
 export interface Batcher<I, O> {

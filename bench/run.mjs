@@ -253,7 +253,7 @@ try {
   ctx.floorServer?.stop();
 }
 result.floor = ctx.floor;
-for (const s of result.scenarios) s.goals = evaluateGoals(s, { floor: result.floor, argon2: result.argon2 });
+for (const s of result.scenarios) s.goals = evaluateGoals(s);
 result.seconds = Math.round((Date.now() - t0) / 1000);
 result.machine.loadavgEnd = os.loadavg();
 

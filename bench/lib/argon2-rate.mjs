@@ -55,44 +55,35 @@ const optionsOf = (params) => ({
   parallelism: params.parallelism,
 });
 
+const PASSWORD = 'bench-Pass-0000-x9!';
+
+/** A stored hash and a verify of it; the threadpool and allocator warmed so the first window doesn't pay for start-up. */
+async function prepare(params) {
+  const options = optionsOf(params);
+  const encoded = await hash(PASSWORD, options);
+  await Promise.all([verify(encoded, PASSWORD), verify(encoded, PASSWORD)]);
+  const verifyOp = async () => {
+    if (!(await verify(encoded, PASSWORD))) throw new Error('argon2 verify returned false');
+  };
+  return { options, verifyOp };
+}
+
 /**
  * Verify only, `inFlight` at once: the yardstick measured again right before and right after each
  * sign-in phase. This box's speed drifts by tens of percent over minutes (other machines on the same
- * host); a ceiling measured minutes earlier can make the same server look 15 points better or worse.
+ * host); a ceiling measured minutes earlier moved the sign-in ratio by more than 10 points.
  */
 export async function argon2Verify({ params, seconds, inFlight = 2, quiet = {} }) {
-  const password = 'bench-Pass-0000-x9!';
-  const encoded = await hash(password, optionsOf(params));
-  await Promise.all([verify(encoded, password), verify(encoded, password)]);
-  return measure(
-    async () => {
-      if (!(await verify(encoded, password))) throw new Error('argon2 verify returned false');
-    },
-    inFlight,
-    seconds,
-    quiet,
-  );
+  const { verifyOp } = await prepare(params);
+  return measure(verifyOp, inFlight, seconds, quiet);
 }
 
 export async function argon2Rate({ params, seconds, inFlight = [1, 2, 4], quiet = {} }) {
-  const options = optionsOf(params);
-  const password = 'bench-Pass-0000-x9!';
-  const encoded = await hash(password, options);
-  // Warm the threadpool and the allocator so the first window doesn't pay for thread start-up.
-  await Promise.all([verify(encoded, password), verify(encoded, password)]);
+  const { options, verifyOp } = await prepare(params);
   const out = { params, threadpool: Number(process.env.UV_THREADPOOL_SIZE || 4), hash: [], verify: [] };
   for (const n of inFlight) {
-    out.hash.push(await measure(() => hash(password, options), n, seconds, quiet));
-    out.verify.push(
-      await measure(
-        async () => {
-          if (!(await verify(encoded, password))) throw new Error('argon2 verify returned false');
-        },
-        n,
-        seconds,
-        quiet,
-      ),
-    );
+    out.hash.push(await measure(() => hash(PASSWORD, options), n, seconds, quiet));
+    out.verify.push(await measure(verifyOp, n, seconds, quiet));
   }
   return out;
 }

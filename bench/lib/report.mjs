@@ -15,20 +15,14 @@ const mb = (mib) => (mib == null ? null : r2(mib * 1.048576)); // MiB (what /pro
 const mean = (a, b) => r2((a + b) / 2);
 const mean4 = (a, b) => r4((a + b) / 2);
 
-/**
- * The yardsticks a scenario is judged by: the mean of the measurements right before and right after
- * its phase (run.mjs), or, in a result without them, the run's single measurement.
- */
-export function yardsticksOf(s, { floor, argon2 }) {
-  const y = s.yardsticks;
-  if (!y) {
-    const v2 = argon2.verify.find((v) => v.inFlight === 2);
-    return {
-      verify: { perSec: v2.perSec, cpuMsPerOp: v2.cpuMsPerOp, text: `${v2.perSec}/s` },
-      floor: { rps: floor.rps, cpuMsPerReq: floor.serverCpuMsPerReq, text: `${floor.rps} req/s` },
-    };
-  }
-  const [vb, va, fb, fa] = [y.argon2.before, y.argon2.after, y.floor.before, y.floor.after];
+/** The yardsticks a scenario is judged by: the mean of the measurements right before and right after its phase (run.mjs). */
+export function yardsticksOf(s) {
+  const [vb, va, fb, fa] = [
+    s.yardsticks.argon2.before,
+    s.yardsticks.argon2.after,
+    s.yardsticks.floor.before,
+    s.yardsticks.floor.after,
+  ];
   const verify = mean(vb.perSec, va.perSec);
   const floorRps = mean(fb.rps, fa.rps);
   return {
@@ -45,11 +39,11 @@ export function yardsticksOf(s, { floor, argon2 }) {
   };
 }
 
-export function evaluateGoals(s, run) {
+export function evaluateGoals(s) {
   const g = [];
   const add = (goal, measured, met, cpuView = '') =>
     g.push({ goal, measured, met: met ? 'met' : 'not met', 'CPU-cost view (robust to a busy box)': cpuView });
-  const { verify, floor } = yardsticksOf(s, run);
+  const { verify, floor } = yardsticksOf(s);
   const wf = s.whoami.rps / floor.rps;
   const wCpu = floor.cpuMsPerReq / s.whoami.serverCpuMsPerReq;
   add(
@@ -127,7 +121,7 @@ export function printReport(result) {
   });
   rows.push(row('floor: bare fastify, same body', f, ''));
   for (const s of result.scenarios) {
-    const y = yardsticksOf(s, result);
+    const y = yardsticksOf(s);
     const verify4 = a.verify.find((v) => v.inFlight === 4)?.perSec;
     const ph = [
       [
@@ -170,14 +164,12 @@ export function printReport(result) {
   );
   for (const s of result.scenarios) {
     const y = s.yardsticks;
-    if (y) {
-      const v = (x) => `${x.perSec}/s (${x.cpuMsPerOp} CPU ms each)`;
-      const fl = (x) => `${x.rps} req/s (${x.serverCpuMsPerReq} CPU ms/req, p99 ${x.p99} ms)`;
-      out.push(
-        `\n${s.label}: yardsticks measured around their phases — raw argon2 verify x2 before sign-in ${v(y.argon2.before)}, ` +
-          `after ${v(y.argon2.after)}; floor before whoami ${fl(y.floor.before)}, after ${fl(y.floor.after)}`,
-      );
-    }
+    const v = (x) => `${x.perSec}/s (${x.cpuMsPerOp} CPU ms each)`;
+    const fl = (x) => `${x.rps} req/s (${x.serverCpuMsPerReq} CPU ms/req, p99 ${x.p99} ms)`;
+    out.push(
+      `\n${s.label}: yardsticks measured around their phases — raw argon2 verify x2 before sign-in ${v(y.argon2.before)}, ` +
+        `after ${v(y.argon2.after)}; floor before whoami ${fl(y.floor.before)}, after ${fl(y.floor.after)}`,
+    );
     const m = s.memory;
     out.push(
       `\n${s.label}: RSS ${m.firstStart ? `first start on an empty data dir (initdb) ${m.firstStart.rssMiB} MiB; ` : ''}` +

@@ -169,7 +169,12 @@ async function scenario(label, databaseUrl, ctx) {
     const pid = srv.pid;
     // Each yardstick is measured right before and right after the phase it judges (see argon2Verify).
     const yardsticks = { argon2: { before: await argon2Now(`${label} before sign-in`) } };
-    const signin = await loadPhase('signin', { base, pid, requests: signinReqs, cfg: { ...cfg, warmup: cfg.signinWarmup } });
+    const signin = await loadPhase('signin', {
+      base,
+      pid,
+      requests: signinReqs,
+      cfg: { ...cfg, warmup: cfg.signinWarmup },
+    });
     yardsticks.argon2.after = await argon2Now(`${label} after sign-in`);
     yardsticks.floor = { before: await ctx.floorServer.measure('floor', cookies) };
     ctx.floor ??= yardsticks.floor.before;

@@ -40,7 +40,8 @@ const cfg = {
   // Sign-in runs at ~100-150 requests a second, so its code takes far longer than whoami's to reach
   // V8's optimizing tier: over consecutive 10 s windows of sign-in load on a fresh server the event
   // loop spent 2.45, 1.90, 1.79, 1.79 ms of CPU a sign-in (and the whole process 17.9, 16.0, 16.2,
-  // 16.5). Two seconds of warm-up measured mostly a server still compiling; the goal is its steady rate.
+  // 16.5). The goal is the steady rate, so its warm-up is longer. (Alternated against 2 s twice, the
+  // ratio did not visibly move: the box's own noise is larger than this effect.)
   signinWarmup: num('SIGNIN_WARMUP', 10),
   duration: num('DURATION', 10),
   argon2Seconds: num('ARGON2_SECONDS', 5),

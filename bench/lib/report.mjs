@@ -143,7 +143,7 @@ export function printReport(result) {
     for (const [p, vs] of ph) rows.push(row(`${s.label}: ${p.name}`, p, vs));
   }
   out.push(
-    `\nLoad (${result.config.connections} connections, ${result.config.duration}s, warm-up ${result.config.warmup}s, sign-in ${result.config.signinWarmup ?? result.config.warmup}s; p50/p99 in ms ` +
+    `\nLoad (${result.config.connections} connections, ${result.config.duration}s, warm-up ${result.config.warmup}s, sign-in ${result.config.signinWarmup}s; p50/p99 in ms ` +
       `from autocannon's histogram (whole ms), "exact" from every response; "other CPU s" = CPU used by other jobs on ` +
       'the box during the phase: a phase with several seconds of it was disturbed; "loop ms/req" = CPU of the ' +
       "server's event-loop thread alone)",

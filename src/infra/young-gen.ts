@@ -21,24 +21,28 @@ function newSpaceBytes(): number {
  * own sizing. The observer runs after the scavenge that grew it, sometimes after the next one: so
  * growth stops once the nursery is half the cap, and at worst one more doubling reaches the cap.
  * bin/dostup.js holds the nursery still until this is called.
+ *
+ * The observer stays for the process's life, because V8 also shrinks the nursery: Node 24's V8 drops
+ * it to 1 MB on a memory-reducing collection (the idle collection's last-resort one, its own memory
+ * reducer), and with the growth factor left at 1 it would never grow again — every later burst of
+ * requests would pay the 4–8 MB price above, or worse (measured on Node 24: 16 MB → 1 MB after the
+ * idle collection, 2 MB after the next burst). So: below half the cap, V8 may double; at or over it,
+ * not. The check is one V8 call per collection and a flag write only when the answer changes.
  */
 export function capYoungGeneration(maxMiB: number): void {
-  const setGrowth = (factor: number) => v8.setFlagsFromString(`--semi-space-growth-factor=${factor}`);
+  let factor = 0;
+  const setGrowth = (f: number) => {
+    if (f === factor) return;
+    factor = f;
+    v8.setFlagsFromString(`--semi-space-growth-factor=${f}`);
+  };
   if (maxMiB <= 0) {
     setGrowth(2);
     return;
   }
   const halfCap = (maxMiB * MiB) / 2;
-  if (newSpaceBytes() >= halfCap) {
-    setGrowth(1);
-    return;
-  }
-  setGrowth(2);
-  // Growth happens inside a scavenge; the observer sees each collection just after it.
-  const obs = new PerformanceObserver(() => {
-    if (newSpaceBytes() < halfCap) return;
-    setGrowth(1);
-    obs.disconnect();
-  });
-  obs.observe({ entryTypes: ['gc'] });
+  const adjust = () => setGrowth(newSpaceBytes() >= halfCap ? 1 : 2);
+  adjust();
+  // Growth and shrinking happen inside a collection; the observer sees each one just after it.
+  new PerformanceObserver(adjust).observe({ entryTypes: ['gc'] });
 }

@@ -324,29 +324,51 @@ export interface OutboxRepo {
   list(opts: { limit: number; status?: OutboxStatus; recipient?: string }): Promise<OutboxMessage[]>;
 }
 
-/** A mail "delivered" to the development mailbox (no SMTP configured): shown at /dev/mailbox. */
-export interface DevMail {
+/**
+ * What a mail is rendered from. The development mailbox keeps this (~0.5 KB) instead of the rendered
+ * bodies (~4 KB) and renders again when the mail is viewed (src/delivery/dev-mailbox.ts).
+ */
+export interface MailSource {
+  template: string;
+  locale: Locale;
+  params: Record<string, unknown>;
+  /** The realm's branding when the mail was sent: viewed later, it looks the way it was sent. */
+  branding: Partial<RealmPolicy['branding']> | null;
+}
+
+/**
+ * A mail "delivered" to the development mailbox (no SMTP configured), as stored: its source, or —
+ * for mail stored before migration 0006, and mail handed over without a source — its bodies.
+ */
+export interface StoredDevMail {
   id: string;
   outboxId: string | null;
   realm: string | null;
   recipient: string;
   subject: string;
-  textBody: string;
-  htmlBody: string;
+  textBody: string | null;
+  htmlBody: string | null;
+  source: MailSource | null;
   createdAt: Date;
 }
 
-export type NewDevMail = Omit<DevMail, 'id' | 'createdAt'>;
+export type NewDevMail = Omit<StoredDevMail, 'id' | 'createdAt'>;
+
+/** A dev-mailbox mail ready to show at /dev/mailbox: bodies rendered. */
+export interface DevMail extends Omit<StoredDevMail, 'textBody' | 'htmlBody' | 'source'> {
+  textBody: string;
+  htmlBody: string;
+}
 
 export interface DevMailboxRepo {
-  add(m: NewDevMail): Promise<DevMail>;
+  add(m: NewDevMail): Promise<StoredDevMail>;
   /** Several in one statement, in this order (latestFor sees the last one as the newest); their ids. */
   addMany(mails: NewDevMail[]): Promise<{ id: string }[]>;
   /** Newest first. */
-  list(limit: number): Promise<DevMail[]>;
-  get(id: string): Promise<DevMail | null>;
+  list(limit: number): Promise<StoredDevMail[]>;
+  get(id: string): Promise<StoredDevMail | null>;
   /** The newest mail to `recipient` (compared case-insensitively), or null. */
-  latestFor(recipient: string): Promise<DevMail | null>;
+  latestFor(recipient: string): Promise<StoredDevMail | null>;
   /** Delete mail stored before `before`; how many. */
   deleteOlderThan(before: Date): Promise<number>;
 }

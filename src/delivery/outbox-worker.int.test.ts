@@ -5,10 +5,11 @@ import type { QueuedMail, Store } from '../core/ports.ts';
 import { createKeyRing } from '../core/secrets/key-ring.ts';
 import { describeEachDriver } from '../store/testing/each-driver.ts';
 import { testPolicy } from '../store/testing/fixtures.ts';
+import { devMailboxTransport, openDevMail } from './dev-mailbox.ts';
 import { enqueueLeasedMails, enqueueMail } from './enqueue.ts';
 import { createOutboxWorker, type OutboxWorker, type OutboxWorkerDeps } from './outbox-worker.ts';
 import { freePort, type SmtpSink, startSmtpSink, waitFor } from './testing/smtp-sink.ts';
-import { type DeliveryLog, devMailboxTransport, type MailTransport, smtpTransport } from './transports.ts';
+import { type DeliveryLog, type MailTransport, smtpTransport } from './transports.ts';
 
 const catalog = loadCatalog();
 const ring = createKeyRing(['outbox-worker-test-secret-0123456789abcdef']);
@@ -295,9 +296,12 @@ describeEachDriver('outbox worker with a real SMTP server', (getStore, { raw }) 
     const w = worker(devMailboxTransport(store.devMailbox, log, { baseUrl: 'http://localhost:8080' }));
     const id = await enqueue(store, 'Dev.User@example.test', '777777');
     expect(await w.runOnce()).toBe(1);
-    const mail = await store.devMailbox.latestFor('dev.user@example.test');
-    expect(mail).toMatchObject({ outboxId: id, realm: 'main', recipient: 'Dev.User@example.test' });
-    expect(mail?.subject).toBe('Восстановление пароля — Портал');
+    const row = await store.devMailbox.latestFor('dev.user@example.test');
+    expect(row).toMatchObject({ outboxId: id, realm: 'main', recipient: 'Dev.User@example.test' });
+    expect(row?.subject).toBe('Восстановление пароля — Портал');
+    // Stored as its source (the outbox row's payload is erased once sent; this copy is the dev mailbox's).
+    expect(row).toMatchObject({ textBody: null, htmlBody: null, source: { template: 'recovery-code', locale: 'ru' } });
+    const mail = row && openDevMail(catalog, row);
     expect(mail?.textBody).toContain('777777');
     expect(mail?.htmlBody).toContain('777777');
     expect((await store.outbox.get(id))?.status).toBe('sent');

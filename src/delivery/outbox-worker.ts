@@ -152,8 +152,10 @@ export function createOutboxWorker(deps: OutboxWorkerDeps): OutboxWorker {
       const policy = m.realm ? await realms.get(m.realm) : null;
       const mail = renderMail(catalog, m.template, m.locale, params, policy?.branding);
       const signal = AbortSignal.timeout(Math.max(1, Math.min(abortAt, stopDeadline) - Date.now()));
+      const branding = policy?.branding ?? null;
+      const source = { template: m.template, locale: m.locale, params, branding };
       await transport.send(
-        { id: m.id, realm: m.realm, from, to: m.recipient, messageId: messageIdFor(m.id), ...mail },
+        { id: m.id, realm: m.realm, from, to: m.recipient, messageId: messageIdFor(m.id), ...mail, source },
         { signal },
       );
       return true;

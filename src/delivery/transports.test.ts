@@ -1,10 +1,8 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { DevMailboxRepo, NewDevMail } from '../core/ports.ts';
 import {
   type DeliveryLog,
-  devMailboxTransport,
   isDeliverableAddress,
   messageIdFor,
   nodemailerTransport,
@@ -84,35 +82,5 @@ describe('nodemailer transport', () => {
     expect(isDeliverableAddress('Ivan.Petrov+tag@пример.рф')).toBe(true);
     expect(isDeliverableAddress(`${'a'.repeat(65)}@example.test`)).toBe(false);
     expect(isDeliverableAddress('a b@example.test')).toBe(false);
-  });
-});
-
-describe('dev mailbox transport', () => {
-  it('stores the mail and logs a summary with its links and where to read it', async () => {
-    const added: NewDevMail[] = [];
-    const repo = {
-      addMany: async (ms: NewDevMail[]): Promise<{ id: string }[]> => {
-        added.push(...ms);
-        return ms.map(() => ({ id: 'a0000000-0000-4000-8000-000000000001' }));
-      },
-    } as unknown as DevMailboxRepo;
-    const lines: { fields: object; msg: string }[] = [];
-    const log: DeliveryLog = {
-      info: (fields, msg) => lines.push({ fields, msg }),
-      warn: () => {},
-      error: () => {},
-    };
-    await devMailboxTransport(repo, log, { baseUrl: 'http://localhost:8080/' }).send(mail({ realm: 'main' }));
-    expect(added[0]).toMatchObject({
-      outboxId: mail().id,
-      realm: 'main',
-      recipient: 'user@example.test',
-      textBody: mail().text,
-    });
-    expect(lines[0]?.fields).toMatchObject({
-      to: 'user@example.test',
-      links: ['https://portal.example.test/r/main/recovery/abc'],
-      view: 'http://localhost:8080/dev/mailbox/a0000000-0000-4000-8000-000000000001',
-    });
   });
 });

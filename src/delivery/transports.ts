@@ -1,8 +1,8 @@
 // Where rendered mail goes: a real SMTP server (nodemailer), or — when none is configured — the
-// development mailbox in the database. The worker only knows the MailTransport interface.
+// development mailbox in the database (dev-mailbox.ts). The worker only knows the MailTransport
+// interface.
 import type { Transporter } from 'nodemailer';
-import { createBatcher } from '../core/batching.ts';
-import type { DevMailboxRepo, NewDevMail } from '../core/ports.ts';
+import type { MailSource } from '../core/ports.ts';
 
 /** The log the delivery code writes to (pino's argument order, so a pino logger fits as is). */
 export interface DeliveryLog {
@@ -23,6 +23,8 @@ export interface OutgoingMail {
   html: string;
   /** `<outbox-id@dostup>` — the same on every attempt of one row (see messageIdFor). */
   messageId: string;
+  /** What subject, text and html were rendered from (the dev mailbox keeps this instead of them). */
+  source?: MailSource;
 }
 
 export interface MailTransport {
@@ -108,37 +110,4 @@ function smtpOver(nodemailer: typeof import('nodemailer').default, url: string):
       socketTimeout: 20_000,
     }),
   );
-}
-
-const LINK = /https?:\/\/[^\s<>"']+/g;
-
-/**
- * Development: "deliver" into the dev_mailbox table (read at /dev/mailbox) and print a summary with
- * the mail's links, so a developer can follow a reset link from the console. It holds codes and
- * links in clear text — the reason it is only used when no SMTP_URL is configured.
- */
-export function devMailboxTransport(
-  repo: DevMailboxRepo,
-  log: DeliveryLog,
-  opts: { baseUrl?: string } = {},
-): MailTransport {
-  // A worker's round sends its mails concurrently: they are stored with one INSERT.
-  const add = createBatcher((mails: NewDevMail[]) => repo.addMany(mails));
-  return {
-    async send(msg) {
-      const stored = await add({
-        outboxId: msg.id,
-        realm: msg.realm ?? null,
-        recipient: msg.to,
-        subject: msg.subject,
-        textBody: msg.text,
-        htmlBody: msg.html,
-      });
-      const view = `${opts.baseUrl?.replace(/\/$/, '') ?? ''}/dev/mailbox/${stored.id}`;
-      log.info(
-        { to: msg.to, subject: msg.subject, links: msg.text.match(LINK) ?? [], view },
-        'dev mailbox: mail stored',
-      );
-    },
-  };
 }

@@ -21,6 +21,7 @@ import type { RealmPolicy } from '../core/realm/policy-schema.ts';
 import type { RealmService } from '../core/realm/realm-service.ts';
 import type { SessionService } from '../core/sessions/session-service.ts';
 import type { UserService } from '../core/users/user-service.ts';
+import { devMailboxReader } from '../delivery/dev-mailbox.ts';
 import { registerAdminRoutes } from './admin/routes.ts';
 import { registerRecoveryApi } from './api/recovery-routes.ts';
 import { registerApiRoutes } from './api/routes.ts';
@@ -212,6 +213,9 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   await app.register(async (web) => registerWebRoutes(web, deps));
   await app.register(async (web) => registerRecoveryRoutes(web, deps));
   // The dev mailbox shows codes in clear text: only when no real mail server is configured.
-  if (!deps.config.SMTP_URL) await app.register(async (dev) => registerDevMailboxRoutes(dev, { store: deps.store }));
+  if (!deps.config.SMTP_URL)
+    await app.register(async (dev) =>
+      registerDevMailboxRoutes(dev, { mailbox: devMailboxReader(deps.store.devMailbox, deps.catalog) }),
+    );
   return app;
 }

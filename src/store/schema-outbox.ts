@@ -31,8 +31,10 @@ export const devMailbox = pgTable('dev_mailbox', {
   realm: text('realm'),
   recipient: text('recipient').notNull(),
   subject: text('subject').notNull(),
-  textBody: text('text_body').notNull(),
-  htmlBody: text('html_body').notNull(),
+  textBody: text('text_body'),
+  htmlBody: text('html_body'),
+  /** MailSource as JSON (text, not jsonb: stored on every mail, read rarely, never queried into). */
+  source: text('source'),
   createdAt: tstz('created_at').notNull().defaultNow(),
   seq: bigint('seq', { mode: 'number' }).generatedAlwaysAsIdentity(),
 });

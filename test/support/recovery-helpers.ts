@@ -2,6 +2,7 @@ import { expect } from 'vitest';
 import type { User } from '../../src/core/model.ts';
 import type { RealmPolicy } from '../../src/core/realm/policy-schema.ts';
 import type { NewUserInput } from '../../src/core/users/user-service.ts';
+import { devMailboxReader } from '../../src/delivery/dev-mailbox.ts';
 import {
   GOOD_PASSWORD,
   type InjectResponse,
@@ -118,7 +119,7 @@ export async function waitForMail(
 
 /** All dev-mailbox mails to `to` (case-insensitive), newest first. */
 export async function mailsTo(t: TestDostup, to: string): Promise<{ subject: string; textBody: string }[]> {
-  const all = await t.d.store.devMailbox.list(1000);
+  const all = await devMailboxReader(t.d.store.devMailbox, t.d.catalog).list(1000);
   return all.filter((m) => m.recipient.toLowerCase() === to.toLowerCase());
 }
 

@@ -1,19 +1,36 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DevMail, Store } from '../../core/ports.ts';
+import { loadCatalog } from '../../core/i18n/catalog.ts';
+import type { MailSource, Store, StoredDevMail } from '../../core/ports.ts';
+import { devMailboxReader } from '../../delivery/dev-mailbox.ts';
+import { renderMail } from '../../delivery/mail-templates.ts';
 import { openStore } from '../../store/open-store.ts';
 import { registerDevMailboxRoutes } from './mailbox-routes.ts';
 
 describe('dev mailbox pages', () => {
   let store: Store;
   let app: FastifyInstance;
-  let first: DevMail;
-  let second: DevMail;
+  let first: StoredDevMail;
+  let second: StoredDevMail;
+  let third: StoredDevMail;
+  const catalog = loadCatalog();
+  const source: MailSource = {
+    template: 'recovery-code',
+    locale: 'en',
+    params: {
+      realmName: 'Portal',
+      code: '333333',
+      link: 'https://portal.example.test/r/main/recovery/def',
+      linkLifetimeMinutes: 30,
+      codeLifetimeMinutes: 10,
+    },
+    branding: null,
+  };
 
   beforeAll(async () => {
     store = await openStore({});
     app = Fastify();
-    registerDevMailboxRoutes(app, { store });
+    registerDevMailboxRoutes(app, { mailbox: devMailboxReader(store.devMailbox, catalog) });
     await app.ready();
     first = await store.devMailbox.add({
       outboxId: null,
@@ -23,6 +40,7 @@ describe('dev mailbox pages', () => {
       textBody: 'Ссылка: https://portal.example.test/r/main/recovery/abc?x=1&y=2 — код 111111',
       htmlBody:
         '<!doctype html><html><head><title>x</title></head><body><p style="color:red">"quoted" & <b>bold</b></p><script>alert(1)</script></body></html>',
+      source: null,
     });
     second = await store.devMailbox.add({
       outboxId: null,
@@ -31,6 +49,17 @@ describe('dev mailbox pages', () => {
       subject: 'Второе',
       textBody: 'код 222222',
       htmlBody: '<p>2</p>',
+      source: null,
+    });
+    // How the outbox worker stores mail: its source only.
+    third = await store.devMailbox.add({
+      outboxId: null,
+      realm: 'main',
+      recipient: 'petr@example.test',
+      subject: 'Password recovery — Portal',
+      textBody: null,
+      htmlBody: null,
+      source,
     });
   });
 
@@ -88,5 +117,23 @@ describe('dev mailbox pages', () => {
     expect(res.json()).toMatchObject({ id: second.id, text: 'код 222222' });
     expect((await app.inject('/dev/mailbox/latest.json?to=nobody%40example.test')).statusCode).toBe(404);
     expect((await app.inject('/dev/mailbox/latest.json')).statusCode).toBe(400);
+  });
+
+  it('renders a mail stored as its source when it is viewed: the same text, HTML and links as at send', async () => {
+    const sent = renderMail(catalog, source.template, source.locale, source.params, source.branding);
+    const res = await app.inject(`/dev/mailbox/${third.id}.json`);
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({
+      text: sent.text,
+      html: sent.html,
+      links: ['https://portal.example.test/r/main/recovery/def'],
+    });
+    const page = await app.inject(`/dev/mailbox/${third.id}`);
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('333333');
+    expect((await app.inject('/dev/mailbox/latest.json?to=petr%40example.test')).json()).toMatchObject({
+      id: third.id,
+      text: sent.text,
+    });
   });
 });

@@ -10,11 +10,12 @@
 //   GET /dev/mailbox/:id.json            one mail as JSON (with the links found in its text)
 //   GET /dev/mailbox/latest.json?to=…    the newest mail to an address (e2e tests, the benchmark)
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { DevMail, Store } from '../../core/ports.ts';
+import type { DevMail } from '../../core/ports.ts';
+import type { DevMailboxReader } from '../../delivery/dev-mailbox.ts';
 import { type Html, html } from '../web/html.ts';
 
 export interface DevMailboxRouteDeps {
-  store: Store;
+  mailbox: DevMailboxReader;
 }
 
 const LIST_LIMIT = 100;
@@ -124,18 +125,16 @@ const sendHtml = (reply: FastifyReply, status: number, body: string) =>
 
 /** Registered only when no SMTP_URL is configured — see the note at the top of this file. */
 export function registerDevMailboxRoutes(app: FastifyInstance, deps: DevMailboxRouteDeps): void {
-  const { store } = deps;
+  const { mailbox } = deps;
 
-  app.get('/dev/mailbox', async (_req, reply) =>
-    sendHtml(reply, 200, listPage(await store.devMailbox.list(LIST_LIMIT))),
-  );
+  app.get('/dev/mailbox', async (_req, reply) => sendHtml(reply, 200, listPage(await mailbox.list(LIST_LIMIT))));
 
   app.get('/dev/mailbox/latest.json', async (req, reply) => {
     const to = (req.query as { to?: unknown }).to;
     if (typeof to !== 'string' || to.length === 0 || to.length > 320) {
       return reply.code(400).send({ error: 'give the address as ?to=' });
     }
-    const m = await store.devMailbox.latestFor(to);
+    const m = await mailbox.latestFor(to);
     return m
       ? reply.header('cache-control', 'no-store').send(toJson(m))
       : reply.code(404).send({ error: 'no mail to this address' });
@@ -144,7 +143,7 @@ export function registerDevMailboxRoutes(app: FastifyInstance, deps: DevMailboxR
   app.get('/dev/mailbox/:id', async (req, reply) => {
     const raw = (req.params as { id: string }).id;
     const json = raw.endsWith('.json');
-    const m = await store.devMailbox.get(json ? raw.slice(0, -'.json'.length) : raw);
+    const m = await mailbox.get(json ? raw.slice(0, -'.json'.length) : raw);
     if (json)
       return m
         ? reply.header('cache-control', 'no-store').send(toJson(m))

@@ -10,6 +10,7 @@ const mail = (recipient: string, subject: string): NewDevMail => ({
   subject,
   textBody: `Текст: ${subject}\nhttps://portal.example.test/r/main/recovery/x`,
   htmlBody: `<p>${subject}</p>`,
+  source: null,
 });
 
 describeEachDriver('dev mailbox repository', (getStore, { raw }) => {
@@ -84,5 +85,35 @@ describeEachDriver('dev mailbox repository', (getStore, { raw }) => {
     expect(await s.devMailbox.deleteOlderThan(new Date(Date.now() - 24 * 3600 * 1000))).toBeGreaterThanOrEqual(1);
     expect(await s.devMailbox.get(old!.id)).toBeNull();
     expect(await s.devMailbox.get(recent!.id)).not.toBeNull();
+  });
+
+  it('keeps a mail as its source (add and addMany): read back as stored, no bodies, a small row', async () => {
+    const s = getStore();
+    const to = `${uniqueName('src')}@example.test`;
+    const source = {
+      template: 'recovery-code',
+      locale: 'ru' as const,
+      params: {
+        realmName: 'Портал «Ё»',
+        code: '123456',
+        link: 'https://portal.example.test/r/main/recovery/x?a=1&b=2',
+      },
+      branding: { primaryColor: '#0a7d3b' },
+    };
+    const one = await s.devMailbox.add({ ...mail(to, 'one'), textBody: null, htmlBody: null, source });
+    const [two] = await s.devMailbox.addMany([{ ...mail(to, 'two'), textBody: null, htmlBody: null, source }]);
+    for (const id of [one.id, two!.id]) {
+      expect(await s.devMailbox.get(id)).toMatchObject({ textBody: null, htmlBody: null, source });
+    }
+    expect((await s.devMailbox.latestFor(to))?.source).toEqual(source);
+    const [row] = await raw('select pg_column_size(d.*) as bytes from dev_mailbox d where id = $1', [two!.id]);
+    expect(Number(row?.bytes)).toBeLessThan(600);
+  });
+
+  it('refuses a mail with neither bodies nor a source', async () => {
+    const s = getStore();
+    const empty = { ...mail(`${uniqueName('none')}@example.test`, 'none'), textBody: null, htmlBody: null };
+    await expect(s.devMailbox.add(empty)).rejects.toThrow(/dev_mailbox_has_body/);
+    await expect(s.devMailbox.add({ ...empty, textBody: 'text only' })).rejects.toThrow(/dev_mailbox_has_body/);
   });
 });

@@ -2,7 +2,7 @@
 // the e2e tests and the benchmark) can read the links and codes a real user would get by mail.
 // It holds mail in clear text — which is why it only ever exists without real SMTP.
 import { desc, eq, sql } from 'drizzle-orm';
-import type { DevMail, DevMailboxRepo, NewDevMail } from '../../core/ports.ts';
+import type { DevMailboxRepo, MailSource, NewDevMail, StoredDevMail } from '../../core/ports.ts';
 import { countDeleted, type Db, isUuid, plainInsert, queryRows } from '../db.ts';
 import { devMailbox } from '../schema-outbox.ts';
 
@@ -10,7 +10,18 @@ type DevMailRow = typeof devMailbox.$inferSelect;
 
 const MAX_LIST = 500;
 
-const toMail = (r: DevMailRow): DevMail => ({
+/** Our own JSON, but read back from a table: anything that is not an object reads as no source. */
+function sourceOf(json: string | null): MailSource | null {
+  if (json === null) return null;
+  try {
+    const v: unknown = JSON.parse(json);
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as MailSource) : null;
+  } catch {
+    return null;
+  }
+}
+
+const toMail = (r: DevMailRow): StoredDevMail => ({
   id: r.id,
   outboxId: r.outboxId,
   realm: r.realm,
@@ -18,6 +29,7 @@ const toMail = (r: DevMailRow): DevMail => ({
   subject: r.subject,
   textBody: r.textBody,
   htmlBody: r.htmlBody,
+  source: sourceOf(r.source),
   createdAt: r.createdAt,
 });
 
@@ -29,6 +41,7 @@ const insertMails = plainInsert(devMailbox, [
   devMailbox.subject,
   devMailbox.textBody,
   devMailbox.htmlBody,
+  devMailbox.source,
 ]);
 
 export function createDevMailboxRepo(db: Db): DevMailboxRepo {
@@ -39,6 +52,7 @@ export function createDevMailboxRepo(db: Db): DevMailboxRepo {
     subject: m.subject,
     textBody: m.textBody,
     htmlBody: m.htmlBody,
+    source: m.source ? JSON.stringify(m.source) : null,
   });
 
   async function addMany(mails: NewDevMail[]): Promise<{ id: string }[]> {
@@ -48,7 +62,10 @@ export function createDevMailboxRepo(db: Db): DevMailboxRepo {
     const rows = await queryRows<{ id: string; outboxId: string | null }>(
       db,
       insertMails(
-        mails.map((m) => [m.outboxId, m.realm, m.recipient, m.subject, m.textBody, m.htmlBody]),
+        mails.map((m) => {
+          const r = rowOf(m);
+          return [r.outboxId, r.realm, r.recipient, r.subject, r.textBody, r.htmlBody, r.source];
+        }),
         'returning id, outbox_id as "outboxId"',
       ),
     );
@@ -59,7 +76,7 @@ export function createDevMailboxRepo(db: Db): DevMailboxRepo {
   }
 
   return {
-    async add(m: NewDevMail): Promise<DevMail> {
+    async add(m: NewDevMail): Promise<StoredDevMail> {
       const [row] = await db.insert(devMailbox).values(rowOf(m)).returning();
       if (!row) throw new Error('dev mailbox insert returned no row');
       return toMail(row);
@@ -67,7 +84,7 @@ export function createDevMailboxRepo(db: Db): DevMailboxRepo {
 
     addMany,
 
-    async list(limit: number): Promise<DevMail[]> {
+    async list(limit: number): Promise<StoredDevMail[]> {
       const rows = await db
         .select()
         .from(devMailbox)
@@ -76,7 +93,7 @@ export function createDevMailboxRepo(db: Db): DevMailboxRepo {
       return rows.map(toMail);
     },
 
-    async get(id: string): Promise<DevMail | null> {
+    async get(id: string): Promise<StoredDevMail | null> {
       if (!isUuid(id)) return null;
       const [row] = await db.select().from(devMailbox).where(eq(devMailbox.id, id)).limit(1);
       return row ? toMail(row) : null;
@@ -86,7 +103,7 @@ export function createDevMailboxRepo(db: Db): DevMailboxRepo {
       return countDeleted(db, sql`delete from dev_mailbox where created_at < ${before.toISOString()}::timestamptz`);
     },
 
-    async latestFor(recipient: string): Promise<DevMail | null> {
+    async latestFor(recipient: string): Promise<StoredDevMail | null> {
       // Case-insensitive like the mail system itself (the domain part is): tests type the address
       // the way they like; the index is on lower(recipient). Newest = last stored (seq), not
       // created_at: that ties inside a transaction and on PGlite's millisecond clock.

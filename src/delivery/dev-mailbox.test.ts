@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadCatalog } from '../core/i18n/catalog.ts';
 import type { DevMailboxRepo, MailSource, NewDevMail, StoredDevMail } from '../core/ports.ts';
 import { devMailboxTransport, openDevMail } from './dev-mailbox.ts';
-import { renderMail } from './mail-templates.ts';
+import { renderSource } from './mail-templates.ts';
 import { type DeliveryLog, messageIdFor, type OutgoingMail } from './transports.ts';
 
 const catalog = loadCatalog();
@@ -18,7 +18,7 @@ const source: MailSource = {
   },
   branding: { primaryColor: '#0a7d3b' },
 };
-const rendered = renderMail(catalog, source.template, source.locale, source.params, source.branding);
+const rendered = renderSource(catalog, source);
 
 const outgoing = (overrides: Partial<OutgoingMail> = {}): OutgoingMail => ({
   id: '6f1c2b9e-1b6f-4a55-9c2a-0d8f2f1e3a10',

@@ -13,7 +13,7 @@ import { createBatcher } from '../core/batching.ts';
 import type { Catalog } from '../core/i18n/catalog.ts';
 import type { DevMail, DevMailboxRepo, NewDevMail, StoredDevMail } from '../core/ports.ts';
 import { html } from '../http/web/html.ts';
-import { renderMail } from './mail-templates.ts';
+import { renderSource } from './mail-templates.ts';
 import type { DeliveryLog, MailTransport } from './transports.ts';
 
 const LINK = /https?:\/\/[^\s<>"']+/g;
@@ -65,7 +65,7 @@ export function openDevMail(catalog: Catalog, m: StoredDevMail): DevMail {
   if (textBody !== null && htmlBody !== null) return { ...rest, textBody, htmlBody };
   try {
     if (!source) throw new Error('the mail has neither bodies nor a source');
-    const r = renderMail(catalog, source.template, source.locale, source.params, source.branding);
+    const r = renderSource(catalog, source);
     return { ...rest, textBody: r.text, htmlBody: r.html };
   } catch (e) {
     // A developer tool must not answer 500 for one odd row (a template renamed since): say so instead.

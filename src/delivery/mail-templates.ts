@@ -6,6 +6,7 @@
 import type { Catalog, MessageParams } from '../core/i18n/catalog.ts';
 import { formatDuration } from '../core/i18n/duration.ts';
 import type { Locale } from '../core/model.ts';
+import type { MailSource } from '../core/ports.ts';
 import type { RealmPolicy } from '../core/realm/policy-schema.ts';
 import { type Html, html } from '../http/web/html.ts';
 
@@ -275,3 +276,7 @@ export function renderMail(
   const text = `${[...draft.blocks.map(blockText), '—', ...footer].join('\n\n')}\n`;
   return { subject, text, html: layout(locale, subject, draft.preheader, realm, color, draft.blocks, footer) };
 }
+
+/** renderMail of a mail's source: what the worker sends, and what the dev mailbox shows again later. */
+export const renderSource = (catalog: Catalog, s: MailSource): RenderedMail =>
+  renderMail(catalog, s.template, s.locale, s.params, s.branding);

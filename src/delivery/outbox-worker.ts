@@ -26,7 +26,7 @@ import type { Clock, OutboxMessage, QueuedMail, Store } from '../core/ports.ts';
 import type { RealmPolicy } from '../core/realm/policy-schema.ts';
 import type { KeyRing } from '../core/secrets/key-ring.ts';
 import { payloadContext } from './enqueue.ts';
-import { renderMail, TemplateError } from './mail-templates.ts';
+import { renderSource, TemplateError } from './mail-templates.ts';
 import { openPayload, PayloadError } from './payload-crypto.ts';
 import {
   assertHeaderSafe,
@@ -150,10 +150,9 @@ export function createOutboxWorker(deps: OutboxWorkerDeps): OutboxWorker {
       if (!m.payload) throw new PermanentDeliveryError('payload missing');
       const params = openPayload(ring, m.payload, payloadContext(m));
       const policy = m.realm ? await realms.get(m.realm) : null;
-      const mail = renderMail(catalog, m.template, m.locale, params, policy?.branding);
+      const source = { template: m.template, locale: m.locale, params, branding: policy?.branding ?? null };
+      const mail = renderSource(catalog, source);
       const signal = AbortSignal.timeout(Math.max(1, Math.min(abortAt, stopDeadline) - Date.now()));
-      const branding = policy?.branding ?? null;
-      const source = { template: m.template, locale: m.locale, params, branding };
       await transport.send(
         { id: m.id, realm: m.realm, from, to: m.recipient, messageId: messageIdFor(m.id), ...mail, source },
         { signal },

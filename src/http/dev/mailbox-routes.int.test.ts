@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../core/i18n/catalog.ts';
 import type { MailSource, Store, StoredDevMail } from '../../core/ports.ts';
 import { devMailboxReader } from '../../delivery/dev-mailbox.ts';
-import { renderMail } from '../../delivery/mail-templates.ts';
+import { renderSource } from '../../delivery/mail-templates.ts';
 import { openStore } from '../../store/open-store.ts';
 import { registerDevMailboxRoutes } from './mailbox-routes.ts';
 
@@ -120,7 +120,7 @@ describe('dev mailbox pages', () => {
   });
 
   it('renders a mail stored as its source when it is viewed: the same text, HTML and links as at send', async () => {
-    const sent = renderMail(catalog, source.template, source.locale, source.params, source.branding);
+    const sent = renderSource(catalog, source);
     const res = await app.inject(`/dev/mailbox/${third.id}.json`);
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({

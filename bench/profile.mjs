@@ -7,7 +7,7 @@
 // kernel took the core away (often `writev`, which wakes the peer): compare with the thread's CPU
 // time from /proc (bench/README) before believing a syscall costs that much.
 // SCENARIO: signin | whoami | recovery-existing | recovery-unknown. Knobs: USERS 200, DURATION 8,
-// CONNECTIONS 16, TOP 25, CALLERS (a function name: print the stacks that call it).
+// CONNECTIONS 16, TOP 25, CALLERS (function names, comma-separated: print the stacks that call them).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -111,13 +111,13 @@ console.log(
   `\nself time, ${(total / 1e6).toFixed(1)} s of event-loop samples in the load window (warm-up included)\n${top(self, num('TOP', 25))}`,
 );
 console.log(`\nby place\n${top(byPlace, 15)}`);
-// CALLERS=name: who calls the functions of that name (their stacks, 8 frames up, by self time).
-if (process.env.CALLERS) {
+// CALLERS=name[,name…]: who calls the functions of those names (their stacks, 8 frames up, by self time).
+for (const callee of process.env.CALLERS?.split(',') ?? []) {
   const parent = new Map();
   for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n);
   const stacks = new Map();
   for (const n of prof.nodes) {
-    if (n.callFrame.functionName !== process.env.CALLERS) continue;
+    if (n.callFrame.functionName !== callee) continue;
     const names = [];
     for (let p = parent.get(n.id), k = 0; p && k < 8; p = parent.get(p.id), k++) {
       names.push(
@@ -127,7 +127,7 @@ if (process.env.CALLERS) {
     const key = names.join(' < ');
     stacks.set(key, (stacks.get(key) ?? 0) + (dt.get(n.id) ?? 0));
   }
-  console.log(`\ncallers of ${process.env.CALLERS}\n${top(stacks, 10)}`);
+  console.log(`\ncallers of ${callee}\n${top(stacks, 6)}`);
 }
 // Library time charged to the project's function nearest on the stack: which of our own calls
 // (a repository method, a renderer) the time in drizzle, pg or PGlite was spent for.

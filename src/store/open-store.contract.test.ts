@@ -12,10 +12,25 @@ function gate(): { wait: Promise<void>; open: () => void } {
   return { wait, open };
 }
 
-describeEachDriver('store', (getStore, { driver }) => {
+describeEachDriver('store', (getStore, { driver, raw }) => {
   it('reports its driver and answers ping', async () => {
     expect(getStore().driver).toBe(driver);
     await getStore().ping();
+  });
+
+  it('bytea goes in and comes back byte for byte, as a Buffer, on both drivers', async () => {
+    // Every byte value, and the empty value: PGlite's bytea codec is replaced by Node's (open-store.ts).
+    const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    for (const value of [all, Buffer.alloc(0), new Uint8Array([0, 0x5c, 0x78, 0xff])]) {
+      const [row] = await raw('select $1::bytea as b, octet_length($1::bytea) as n, encode($1::bytea, $2) as hex', [
+        value,
+        'hex',
+      ]);
+      expect(Buffer.isBuffer(row?.b)).toBe(true);
+      expect(Buffer.compare(row?.b as Buffer, Buffer.from(value))).toBe(0);
+      expect(Number(row?.n)).toBe(value.length);
+      expect(row?.hex).toBe(Buffer.from(value).toString('hex'));
+    }
   });
 
   it('transaction commits: every repository it hands out shares the transaction', async () => {

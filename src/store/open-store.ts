@@ -61,6 +61,23 @@ function describeUrl(url: string): string {
   }
 }
 
+/**
+ * bytea in and out as hex text, by Node's native codec. PGlite's own converts byte by byte in
+ * JavaScript (16 µs to write a 300-byte sealed outbox payload, 19 µs to read one back, against ~1 µs
+ * here) on the event loop every request shares. Same text format, so the database sees the same
+ * values; rows come back as Buffers, as from node-postgres.
+ */
+const BYTEA = 17;
+const byteaCodec = {
+  serializers: {
+    [BYTEA]: (v: unknown): string => {
+      if (!(v instanceof Uint8Array)) throw new TypeError('bytea parameter must be a Uint8Array');
+      return `\\x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`;
+    },
+  },
+  parsers: { [BYTEA]: (text: string): Buffer => Buffer.from(text.slice(2), 'hex') },
+};
+
 async function openDriver(opts: OpenStoreOptions, log: (msg: string) => void): Promise<Driver> {
   // Each driver is imported only when chosen: the other one's modules would be resident memory for nothing.
   if (opts.databaseUrl) {
@@ -88,6 +105,7 @@ async function openDriver(opts: OpenStoreOptions, log: (msg: string) => void): P
   const { drizzle: drizzlePglite } = await import('drizzle-orm/pglite');
   const client = await PGlite.create(opts.dataDir ?? 'memory://', {
     postgresqlconf: [`shared_buffers=${opts.pgliteSharedBuffers ?? '8MB'}`],
+    ...byteaCodec,
   });
   log(`store: PGlite ${opts.dataDir ? `in ${opts.dataDir}` : 'in memory'}`);
   return {

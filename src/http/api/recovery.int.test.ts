@@ -580,6 +580,58 @@ describe('password recovery over the JSON API', () => {
     });
   });
 
+  describe('records handed over by the request', () => {
+    it('a flow handed over with its record is processed without reading the flows table', async () => {
+      const u = await newUser(t, main);
+      const [rec] = await t.d.store.flows.createMany([loginFlow(main.name, u.login)]);
+      const store = t.d.store;
+      const getMany = store.flows.getMany;
+      const asked: string[][] = [];
+      store.flows.getMany = (ids) => {
+        asked.push(ids);
+        return getMany.call(store.flows, ids);
+      };
+      try {
+        await t.d.processor.processMany([rec!.id], new Map([[rec!.id, rec!]]));
+      } finally {
+        store.flows.getMany = getMany;
+      }
+      expect(asked).toEqual([]);
+      expect((await store.flows.get(rec!.id))?.state).toBe('code_sent');
+      await t.d.outbox.runOnce();
+      expect(await mailsTo(t, u.email)).toHaveLength(1);
+    });
+
+    it('a handed-over record that went stale (the flow changed since) is left alone, then read and processed', async () => {
+      const u = await newUser(t, main);
+      const [rec] = await t.d.store.flows.createMany([loginFlow(main.name, u.login)]);
+      // Someone (another node) changed the flow after the record was taken: its version moved on.
+      const moved = await t.d.store.flows.update(rec!.id, rec!.version, 'requested', { ...rec!.data });
+      expect(moved?.version).toBe(rec!.version + 1);
+      await t.d.processor.processMany([rec!.id], new Map([[rec!.id, rec!]]));
+      expect((await t.d.store.flows.get(rec!.id))?.state).toBe('requested');
+      await t.d.outbox.runOnce();
+      expect(await mailsTo(t, u.email)).toHaveLength(0);
+      // The sweep's way (no record handed over) reads the current version and processes it once.
+      await t.d.processor.processMany([rec!.id]);
+      expect((await t.d.store.flows.get(rec!.id))?.state).toBe('code_sent');
+      await t.d.outbox.runOnce();
+      expect(await mailsTo(t, u.email)).toHaveLength(1);
+    });
+
+    it('a handed-over record already past its expiry is not processed', async () => {
+      const u = await newUser(t, main);
+      const [rec] = await t.d.store.flows.createMany([loginFlow(main.name, u.login)]);
+      await t.d.processor.processMany(
+        [rec!.id],
+        new Map([[rec!.id, { ...rec!, expiresAt: new Date(Date.now() - 1000) }]]),
+      );
+      expect((await t.d.store.flows.get(rec!.id))?.state).toBe('requested');
+      await t.d.outbox.runOnce();
+      expect(await mailsTo(t, u.email)).toHaveLength(0);
+    });
+  });
+
   describe('the mail', () => {
     it('forged Host / X-Forwarded-Host / X-Forwarded-Proto never reach the mailed links: they start with the realm baseUrl', async () => {
       const portal = await putRealm(t, uniqueRealm('portal'), { baseUrl: 'https://portal.example.test' });

@@ -50,9 +50,13 @@ export function createRecoveryProcessor(deps: RecoveryProcessorDeps) {
   // Flows whose pause ends within BATCH_WAIT_MS of each other are processed together (the pause is
   // random anyway; this adds at most that much to it).
   const batched = createBatcher(
-    async (ids: string[]) => {
-      await processMany(ids);
-      return ids.map(() => undefined);
+    async (items: { id: string; rec: FlowRecord | undefined }[]) => {
+      const known = new Map(items.flatMap((i) => (i.rec ? [[i.id, i.rec] as const] : [])));
+      await processMany(
+        items.map((i) => i.id),
+        known,
+      );
+      return items.map(() => undefined);
     },
     { waitMs: BATCH_WAIT_MS },
   );
@@ -61,10 +65,22 @@ export function createRecoveryProcessor(deps: RecoveryProcessorDeps) {
    * Process `requested` flows: one read of the flows, one lookup per identifier kind and realm, and
    * per realm ONE transaction that moves every flow (each under its own compare-and-swap), issues
    * the codes and queues the mails. Each flow ends exactly as if processed alone.
+   *
+   * `known`: records this node has just written (the request that created the flow hands it over),
+   * which need no read. A record that is stale by then (another node's sweep, a housekeeping
+   * delete) fails the compare-and-swap below and is left alone — as a read that went stale would be.
    */
-  async function processMany(flowIds: string[]): Promise<void> {
-    const recs = (await deps.store.flows.getMany([...new Set(flowIds)])).filter(
-      (r) => r.kind === recoveryMachine.kind && !r.expired && r.state === 'requested',
+  async function processMany(flowIds: string[], known: ReadonlyMap<string, FlowRecord> = new Map()): Promise<void> {
+    const ids = [...new Set(flowIds)];
+    const unknown = ids.filter((id) => !known.has(id));
+    const read = unknown.length > 0 ? await deps.store.flows.getMany(unknown) : [];
+    const now = deps.clock.now().getTime();
+    const recs = [...ids.flatMap((id) => known.get(id) ?? []), ...read].filter(
+      (r) =>
+        r.kind === recoveryMachine.kind &&
+        r.state === 'requested' &&
+        // getMany judges expiry by the database's clock; a record handed over, by ours.
+        ('expired' in r ? !r.expired : r.expiresAt.getTime() > now),
     );
     // Oldest first: the order the requests came in (a later code replaces an earlier one).
     // Flows written by one statement share its time: then the order they were asked for decides.
@@ -203,9 +219,9 @@ export function createRecoveryProcessor(deps: RecoveryProcessorDeps) {
      * next, and someone timing a follow-up request could tell the two apart. Spread over
      * `jitterMs`, it lands on random later requests instead.
      */
-    schedule(flowId: string) {
+    schedule(flowId: string, rec?: FlowRecord) {
       const delay = deps.jitterMs === 0 ? 0 : randomInt(deps.jitterMs?.[0] ?? 20, deps.jitterMs?.[1] ?? 400);
-      track(new Promise((r) => setTimeout(r, delay)).then(() => batched(flowId)));
+      track(new Promise((r) => setTimeout(r, delay)).then(() => batched({ id: flowId, rec })));
     },
     /** Process these flows now, as one batch (the sweep's way; tests). */
     processMany,

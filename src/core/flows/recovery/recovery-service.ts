@@ -5,7 +5,7 @@
 import { createBatcher } from '../../batching.ts';
 import { DostupError } from '../../errors.ts';
 import type { RequestContext } from '../../model.ts';
-import type { Clock, NewEvent, NewFlow, Random, RateLimiter, Store } from '../../ports.ts';
+import type { Clock, FlowRecord, NewEvent, NewFlow, Random, RateLimiter, Store } from '../../ports.ts';
 import type { RealmPolicy } from '../../realm/policy-schema.ts';
 import { createFlowEngine, type LoadedFlow } from '../engine.ts';
 import { canSelfReset, findRecoveryUser, identify, type RecoveryInput } from './identify.ts';
@@ -26,7 +26,8 @@ export interface RecoveryServiceDeps {
   random: Random;
   limiter: RateLimiter;
   /** Process this flow soon (after the response); a periodic sweep catches what a crash left. */
-  schedule: (flowId: string) => void;
+  /** Process the flow soon; `rec` is the record just written (saves the processor a read). */
+  schedule: (flowId: string, rec?: FlowRecord) => void;
 }
 
 /** What the "mail sent" page may show: nothing that depends on whether the account exists. */
@@ -119,7 +120,7 @@ export function createRecoveryService(deps: RecoveryServiceDeps) {
       sends: 0,
     };
     const flow = await requestEngine(realm, ctx).start(recoveryMachine, realm.name, { ...data }, binding);
-    deps.schedule(flow.record.id);
+    deps.schedule(flow.record.id, flow.record);
     return view(realm, flow);
   }
 
@@ -151,7 +152,7 @@ export function createRecoveryService(deps: RecoveryServiceDeps) {
     if (v.resendInSeconds > 0) throw new DostupError('RESEND_TOO_SOON', { retryAfter: v.resendInSeconds });
     await limit(RECOVERY_BUCKETS.perIp, `${realm.name}:${ctx.ip ?? 'unknown'}`);
     const next = await engine().advance(recoveryMachine, flow, 'requested', flow.data);
-    deps.schedule(flowId);
+    deps.schedule(flowId, next.record);
     return view(realm, next);
   }
 

@@ -27,6 +27,7 @@ import { createOneTimeSecrets } from './core/secrets/one-time-secrets.ts';
 import { createSessionService, type SessionService } from './core/sessions/session-service.ts';
 import { createUserService, type UserService } from './core/users/user-service.ts';
 import { devMailboxTransport } from './delivery/dev-mailbox.ts';
+import { devMailboxQueue } from './delivery/dev-mailbox-queue.ts';
 import { enqueueLeasedMails } from './delivery/enqueue.ts';
 import { createOutboxWorker, type OutboxWorker } from './delivery/outbox-worker.ts';
 import { smtpTransport } from './delivery/transports.ts';
@@ -143,11 +144,16 @@ export async function createDostup(config: Config, opts: { logger?: Logger; stor
       ms.map((m) => ({ ...m, id: systemRandom.uuid() })),
       outbox.leaseSeconds,
     );
-  const mail: MailQueue = {
-    enqueue: (tx, m) => queue(tx, [m]),
-    enqueueMany: queue,
-    deliver: (queued) => outbox.deliverLeased(queued),
-  };
+  // Without SMTP the dev mailbox is a table in this database: mail is stored in the transaction that
+  // queues it (dev-mailbox-queue.ts). The worker above still runs, for rows queued otherwise (e.g.
+  // under an SMTP_URL since removed).
+  const mail: MailQueue = config.SMTP_URL
+    ? {
+        enqueue: (tx, m) => queue(tx, [m]),
+        enqueueMany: queue,
+        deliver: (queued) => outbox.deliverLeased(queued),
+      }
+    : devMailboxQueue({ catalog, log, baseUrl: publicUrl(config), uuid: () => systemRandom.uuid() });
   const processor = createRecoveryProcessor({
     store,
     clock: systemClock,

@@ -285,6 +285,9 @@ export interface NewOutboxMessage {
   payload: Buffer;
 }
 
+export type FinishedOutboxMessage = Omit<NewOutboxMessage, 'payload'> &
+  ({ status: 'sent'; lastError: null } | { status: 'abandoned'; lastError: string });
+
 export interface OutboxMessage extends Omit<NewOutboxMessage, 'payload'> {
   payload: Buffer | null;
   status: OutboxStatus;
@@ -306,6 +309,12 @@ export interface OutboxRepo {
    * does (it died), the lease runs out and any worker's `claim` takes the row.
    */
   enqueueLeased(ms: NewOutboxMessage[], leaseSeconds: number): Promise<OutboxMessage[]>;
+  /**
+   * Several in one statement, already finished at attempt 1, without a payload: mail a transport in
+   * this same database took inside the caller's transaction (the dev mailbox), `sent` — or
+   * `abandoned` with the reason when it could not be rendered.
+   */
+  recordFinished(ms: FinishedOutboxMessage[]): Promise<void>;
   /**
    * Claim up to `limit` due messages with FOR UPDATE SKIP LOCKED: status → sending, attempts + 1,
    * locked_until = now() + leaseSeconds. A message whose lease ran out (a node died mid-send) is due again.

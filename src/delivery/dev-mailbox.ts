@@ -5,10 +5,11 @@
 // What it stores is the mail's source (template, locale, parameters, the realm's branding at the
 // time), not the rendered bodies: every mail of the embedded default lands here, and a ~4 KB row of
 // HTML and text was the largest write of a "forgot password" request. A mail is rendered again when
-// someone looks at it. The worker has rendered it once already before handing it over, so a mail
-// that cannot be rendered is still abandoned at send, as with SMTP; the view renders the same
-// source with the same code and so shows the same mail (unless the templates changed in between,
-// which the view says).
+// someone looks at it. Whoever stores it has rendered it once already (the server's queue,
+// dev-mailbox-queue.ts, in the transaction that queues it; the worker, through the transport below,
+// for rows queued otherwise), so a mail that cannot be rendered is abandoned, as with SMTP; the view
+// renders the same source with the same code and so shows the same mail (unless the templates
+// changed in between, which the view says).
 import { createBatcher } from '../core/batching.ts';
 import type { Catalog } from '../core/i18n/catalog.ts';
 import type { DevMail, DevMailboxRepo, NewDevMail, StoredDevMail } from '../core/ports.ts';

@@ -31,11 +31,16 @@ export function payloadContext(m: { id: string; channel: OutboxChannel; recipien
   return JSON.stringify(['outbox', m.id, m.channel, m.recipient, m.template]);
 }
 
+/**
+ * A misspelt template is a programming error: fail the transaction now rather than have the mail
+ * abandoned later, when nobody is looking.
+ */
+export function assertKnownTemplate(template: string): void {
+  if (!(MAIL_TEMPLATES as readonly string[]).includes(template)) throw new Error(`unknown mail template ${template}`);
+}
+
 function outboxRow(ring: KeyRing, m: MailToEnqueue): NewOutboxMessage {
-  // A misspelt template is a programming error: fail the transaction now rather than have the
-  // worker abandon the mail later, when nobody is looking.
-  if (!(MAIL_TEMPLATES as readonly string[]).includes(m.template))
-    throw new Error(`unknown mail template ${m.template}`);
+  assertKnownTemplate(m.template);
   const channel: OutboxChannel = 'email';
   return {
     id: m.id,

@@ -257,6 +257,26 @@ const DRAFTERS: Record<MailTemplate, Drafter> = {
 
 const isTemplate = (s: string): s is MailTemplate => (MAIL_TEMPLATES as readonly string[]).includes(s);
 
+/** Everything of a mail but its HTML: every check a rendering makes is made here. */
+function compose(
+  catalog: Catalog,
+  template: string,
+  locale: Locale,
+  params: Record<string, unknown>,
+  branding?: MailBranding | null,
+) {
+  if (!isTemplate(template)) throw new TemplateError(`unknown mail template ${JSON.stringify(template)}`);
+  const realm = str(params, 'realmName') ?? branding?.name?.[locale] ?? branding?.name?.ru ?? branding?.name?.en;
+  if (!realm) throw new TemplateError('mail parameter realmName is missing');
+  const t = (key: string, p?: MessageParams) => catalog.t(locale, `mail.${key}`, p);
+  const draft = DRAFTERS[template](t, params, { realm, catalog, locale });
+  const support = str(params, 'supportText') ?? branding?.supportText?.[locale];
+  const footer = [...(support ? [support] : []), t('automatic')];
+  const subject = headerText(draft.subject);
+  const text = `${[...draft.blocks.map(blockText), '—', ...footer].join('\n\n')}\n`;
+  return { realm, draft, footer, subject, text };
+}
+
 export function renderMail(
   catalog: Catalog,
   template: string,
@@ -264,19 +284,20 @@ export function renderMail(
   params: Record<string, unknown>,
   branding?: MailBranding | null,
 ): RenderedMail {
-  if (!isTemplate(template)) throw new TemplateError(`unknown mail template ${JSON.stringify(template)}`);
-  const realm = str(params, 'realmName') ?? branding?.name?.[locale] ?? branding?.name?.ru ?? branding?.name?.en;
-  if (!realm) throw new TemplateError('mail parameter realmName is missing');
-  const t = (key: string, p?: MessageParams) => catalog.t(locale, `mail.${key}`, p);
-  const draft = DRAFTERS[template](t, params, { realm, catalog, locale });
+  const { realm, draft, footer, subject, text } = compose(catalog, template, locale, params, branding);
   const color = branding?.primaryColor && COLOR.test(branding.primaryColor) ? branding.primaryColor : DEFAULT_COLOR;
-  const support = str(params, 'supportText') ?? branding?.supportText?.[locale];
-  const footer = [...(support ? [support] : []), t('automatic')];
-  const subject = headerText(draft.subject);
-  const text = `${[...draft.blocks.map(blockText), '—', ...footer].join('\n\n')}\n`;
   return { subject, text, html: layout(locale, subject, draft.preheader, realm, color, draft.blocks, footer) };
 }
 
 /** renderMail of a mail's source: what the worker sends, and what the dev mailbox shows again later. */
 export const renderSource = (catalog: Catalog, s: MailSource): RenderedMail =>
   renderMail(catalog, s.template, s.locale, s.params, s.branding);
+
+/**
+ * Subject and plain text of a mail's source, without the HTML part — throws exactly when
+ * renderSource would (the HTML is built from the same checked parts and cannot fail on its own).
+ */
+export function renderSourceText(catalog: Catalog, s: MailSource): Omit<RenderedMail, 'html'> {
+  const { subject, text } = compose(catalog, s.template, s.locale, s.params, s.branding);
+  return { subject, text };
+}

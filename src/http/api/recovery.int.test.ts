@@ -619,6 +619,18 @@ describe('password recovery over the JSON API', () => {
       expect(await mailsTo(t, u.email)).toHaveLength(1);
     });
 
+    it('without SMTP the mail is in the dev mailbox as soon as the processing committed, its outbox row sent: no worker round', async () => {
+      const u = await newUser(t, main);
+      const [rec] = await t.d.store.flows.createMany([loginFlow(main.name, u.login)]);
+      await t.d.processor.processMany([rec!.id], new Map([[rec!.id, rec!]]));
+      expect(await mailsTo(t, u.email)).toHaveLength(1);
+      const rows = await t.raw('select status, attempts, payload from outbox where recipient = $1', [u.email]);
+      expect(rows).toEqual([{ status: 'sent', attempts: 1, payload: null }]);
+      // The worker finds nothing left to send: the mail is there once.
+      await t.d.outbox.runOnce();
+      expect(await mailsTo(t, u.email)).toHaveLength(1);
+    });
+
     it('a handed-over record already past its expiry is not processed', async () => {
       const u = await newUser(t, main);
       const [rec] = await t.d.store.flows.createMany([loginFlow(main.name, u.login)]);

@@ -194,6 +194,42 @@ describeEachDriver('outbox repository', (getStore, { driver, raw }) => {
     await expect(s.outbox.enqueueLeased([message()], 0)).rejects.toThrow(RangeError);
   });
 
+  it('recordFinished writes rows already finished at attempt 1 without a payload: sent (with its time) or abandoned (with the reason, cut); never claimable', async () => {
+    const s = getStore();
+    const { payload: _sent, ...sent } = message();
+    const { payload: _abandoned, ...abandoned } = message({ realm: null, locale: 'en' });
+    const before = Date.now();
+    await s.outbox.recordFinished([
+      { ...sent, status: 'sent', lastError: null },
+      { ...abandoned, status: 'abandoned', lastError: `TemplateError: ${'x'.repeat(5000)}` },
+    ]);
+    const gotSent = await s.outbox.get(sent.id);
+    expect(gotSent).toMatchObject({
+      ...sent,
+      status: 'sent',
+      attempts: 1,
+      payload: null,
+      lastError: null,
+      lockedUntil: null,
+    });
+    // Sent by the database clock, now (a few seconds either way).
+    expect(gotSent!.sentAt!.getTime()).toBeGreaterThan(before - 5000);
+    expect(gotSent!.sentAt!.getTime()).toBeLessThan(Date.now() + 5000);
+    const gotAbandoned = await s.outbox.get(abandoned.id);
+    expect(gotAbandoned).toMatchObject({ ...abandoned, status: 'abandoned', attempts: 1, payload: null, sentAt: null });
+    expect(gotAbandoned!.lastError).toMatch(/^TemplateError: x+$/);
+    expect(gotAbandoned!.lastError!.length).toBe(1000);
+    // Finished work: nothing to claim, and a worker that somehow held a claim cannot touch them.
+    expect(await s.outbox.claim(10, 60)).toEqual([]);
+    await s.outbox.markSentMany([{ id: abandoned.id, attempts: 1 }]);
+    expect((await s.outbox.get(abandoned.id))?.status).toBe('abandoned');
+    // An id already taken is refused like any duplicate; an empty list writes nothing.
+    const dup = await rejectionOf(s.outbox.recordFinished([{ ...sent, status: 'sent', lastError: null }]));
+    expect((dup as StoreQueryError).code).toBe('23505');
+    await s.outbox.recordFinished([]);
+    expect((await raw('select count(*)::int as n from outbox'))[0]?.n).toBe(2);
+  });
+
   it('a leased row nobody sent is claimed once its lease runs out (attempt 2); the first claim is then stale', async () => {
     const s = getStore();
     const m = message();

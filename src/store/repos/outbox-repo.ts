@@ -5,7 +5,14 @@
 // of the claim, so a worker that lost its lease cannot overwrite the newer claim's outcome.
 import { and, desc, eq, inArray, lte, or, sql } from 'drizzle-orm';
 import type { Locale } from '../../core/model.ts';
-import type { NewOutboxMessage, OutboxChannel, OutboxMessage, OutboxRepo, OutboxStatus } from '../../core/ports.ts';
+import type {
+  FinishedOutboxMessage,
+  NewOutboxMessage,
+  OutboxChannel,
+  OutboxMessage,
+  OutboxRepo,
+  OutboxStatus,
+} from '../../core/ports.ts';
 import { asDate, countDeleted, type Db, isUuid, plainInsert, queryRows } from '../db.ts';
 import { outbox } from '../schema-outbox.ts';
 
@@ -45,6 +52,20 @@ const toRow = (m: NewOutboxMessage) => ({
   locale: m.locale,
   payload: m.payload,
 });
+
+// Mail a transport in this database took in the caller's transaction (the dev mailbox): no payload.
+const insertFinished = plainInsert(outbox, [
+  outbox.id,
+  outbox.realm,
+  outbox.channel,
+  outbox.recipient,
+  outbox.template,
+  outbox.locale,
+  outbox.status,
+  outbox.attempts,
+  outbox.sentAt,
+  outbox.lastError,
+]);
 
 // Every mail the server queues: built without drizzle's insert builder (db.ts).
 const insertLeased = plainInsert(outbox, [
@@ -119,6 +140,27 @@ export function createOutboxRepo(db: Db): OutboxRepo {
           sentAt: null,
         };
       });
+    },
+
+    async recordFinished(ms: FinishedOutboxMessage[]): Promise<void> {
+      if (ms.length === 0) return;
+      await queryRows(
+        db,
+        insertFinished(
+          ms.map((m) => [
+            m.id,
+            m.realm,
+            m.channel,
+            m.recipient,
+            m.template,
+            m.locale,
+            m.status,
+            1,
+            m.status === 'sent' ? sql`clock_timestamp()` : null,
+            m.lastError === null ? null : m.lastError.slice(0, MAX_ERROR_LENGTH),
+          ]),
+        ),
+      );
     },
 
     async claim(limit: number, leaseSeconds: number): Promise<OutboxMessage[]> {

@@ -51,10 +51,15 @@ export function devMailboxTransport(
   };
 }
 
+/** What the list page shows of a mail. */
+export type DevMailHeader = Pick<StoredDevMail, 'id' | 'realm' | 'recipient' | 'subject' | 'createdAt'>;
+
 /** The dev mailbox as the pages read it: each mail with its bodies. */
 export interface DevMailboxReader {
   /** Newest first. */
   list(limit: number): Promise<DevMail[]>;
+  /** list() without the bodies: nothing is rendered (the list page of up to 100 mails). */
+  headers(limit: number): Promise<DevMailHeader[]>;
   get(id: string): Promise<DevMail | null>;
   /** The newest mail to the address (compared case-insensitively), or null. */
   latestFor(recipient: string): Promise<DevMail | null>;
@@ -79,6 +84,14 @@ export function devMailboxReader(repo: DevMailboxRepo, catalog: Catalog): DevMai
   const open = (m: StoredDevMail | null) => (m ? openDevMail(catalog, m) : null);
   return {
     list: async (limit) => (await repo.list(limit)).map((m) => openDevMail(catalog, m)),
+    headers: async (limit) =>
+      (await repo.list(limit)).map(({ id, realm, recipient, subject, createdAt }) => ({
+        id,
+        realm,
+        recipient,
+        subject,
+        createdAt,
+      })),
     get: async (id) => open(await repo.get(id)),
     latestFor: async (recipient) => open(await repo.latestFor(recipient)),
   };

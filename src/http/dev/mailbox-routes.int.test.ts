@@ -14,6 +14,7 @@ describe('dev mailbox pages', () => {
   let second: StoredDevMail;
   let third: StoredDevMail;
   const catalog = loadCatalog();
+  let catalogCalls = 0;
   const source: MailSource = {
     template: 'recovery-code',
     locale: 'en',
@@ -30,7 +31,19 @@ describe('dev mailbox pages', () => {
   beforeAll(async () => {
     store = await openStore({});
     app = Fastify();
-    registerDevMailboxRoutes(app, { mailbox: devMailboxReader(store.devMailbox, catalog) });
+    // Every call into the catalogue is counted: the list page must not render anything.
+    const counting = new Proxy(catalog, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver);
+        return typeof v === 'function'
+          ? (...args: unknown[]) => {
+              catalogCalls++;
+              return v.apply(target, args);
+            }
+          : v;
+      },
+    });
+    registerDevMailboxRoutes(app, { mailbox: devMailboxReader(store.devMailbox, counting) });
     await app.ready();
     first = await store.devMailbox.add({
       outboxId: null,
@@ -68,8 +81,11 @@ describe('dev mailbox pages', () => {
     await store?.close();
   });
 
-  it('lists mail newest first, escaped, with links to each', async () => {
+  it('lists mail newest first, escaped, with links to each, rendering none of them', async () => {
+    catalogCalls = 0;
     const res = await app.inject('/dev/mailbox');
+    expect(catalogCalls).toBe(0);
+    expect(res.body).toContain('Password recovery — Portal');
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/text\/html/);
     expect(res.body.indexOf('Второе')).toBeLessThan(res.body.indexOf('Первое'));

@@ -11,7 +11,7 @@
 //   GET /dev/mailbox/latest.json?to=…    the newest mail to an address (e2e tests, the benchmark)
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { DevMail } from '../../core/ports.ts';
-import type { DevMailboxReader } from '../../delivery/dev-mailbox.ts';
+import type { DevMailboxReader, DevMailHeader } from '../../delivery/dev-mailbox.ts';
 import { type Html, html } from '../web/html.ts';
 
 export interface DevMailboxRouteDeps {
@@ -83,7 +83,7 @@ ${body}
 `.value;
 }
 
-function listPage(mails: DevMail[]): string {
+function listPage(mails: DevMailHeader[]): string {
   const items = mails.map(
     (m) => html`<li class="session">
 <div class="session__head"><h2 class="session__device"><a class="link" href="/dev/mailbox/${m.id}">${m.subject}</a></h2></div>
@@ -127,7 +127,7 @@ const sendHtml = (reply: FastifyReply, status: number, body: string) =>
 export function registerDevMailboxRoutes(app: FastifyInstance, deps: DevMailboxRouteDeps): void {
   const { mailbox } = deps;
 
-  app.get('/dev/mailbox', async (_req, reply) => sendHtml(reply, 200, listPage(await mailbox.list(LIST_LIMIT))));
+  app.get('/dev/mailbox', async (_req, reply) => sendHtml(reply, 200, listPage(await mailbox.headers(LIST_LIMIT))));
 
   app.get('/dev/mailbox/latest.json', async (req, reply) => {
     const to = (req.query as { to?: unknown }).to;

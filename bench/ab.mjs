@@ -1,0 +1,82 @@
+// `node bench/ab.mjs ROOT_A ROOT_B [ROUNDS 4] [SECONDS 8] [SCENARIO recovery-existing]`: A/B of two
+// builds of Dostup on this box. This box's speed drifts by tens of percent within minutes, so two
+// runs of `npm run bench` one after the other cannot tell a 10 % change from the drift; here both
+// servers are up at once (each on its own fresh data directory, seeded alike) and their phases
+// alternate A B, B A, A B, … so the drift falls on both. Judge by the server's CPU per request (from
+// /proc: what the change is about) more than by req/s (which the load generator shares the 2 cores for).
+// A ROOT is a checkout with node_modules and a fresh build (`node scripts/build.mjs`; without one,
+// bin/dostup.js runs the sources through tsx, which measures tsx too), e.g. from this checkout:
+//   git worktree add /tmp/ab-base HEAD~1 && ln -s "$PWD/node_modules" /tmp/ab-base/ && (cd /tmp/ab-base && node scripts/build.mjs)
+// SCENARIO: recovery-existing | recovery-unknown | signin. PGlite, or PostgreSQL with DATABASE_URL
+// (both servers then share that database: seeding answers 409 for the second, which is fine).
+import path from 'node:path';
+
+const [A, B] = [process.argv[2], process.argv[3]].map((p) => path.resolve(p ?? '.'));
+const rounds = Number(process.argv[4] ?? 4);
+const seconds = Number(process.argv[5] ?? 8);
+const scenario = process.argv[6] ?? 'recovery-existing';
+const users = 200;
+const cfg = { connections: 16, warmup: 1, duration: seconds, quietMaxCores: 2, quietWaitS: 0 };
+const json = (method, p, body) => ({
+  method,
+  path: p,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
+
+// Each side's own benchmark library, so each starts its own bin/dostup.js.
+const libs = new Map();
+for (const r of new Set([A, B])) {
+  libs.set(r, {
+    d: await import(path.join(r, 'bench/lib/dostup.mjs')),
+    p: await import(path.join(r, 'bench/lib/phases.mjs')),
+    u: await import(path.join(r, 'bench/lib/util.mjs')),
+    rec: await import(path.join(r, 'bench/lib/recovery.mjs')),
+  });
+}
+function requests(lib) {
+  const { d, rec } = lib;
+  if (scenario === 'signin')
+    return Array.from({ length: users }, (_, i) =>
+      json('POST', '/api/v1/realms/main/login', { identifier: d.userEmail(i), password: d.userPassword(i) }),
+    );
+  const email = scenario === 'recovery-existing' ? d.userEmail : rec.unknownEmail;
+  return Array.from({ length: users }, (_, i) =>
+    json('POST', '/api/v1/realms/main/recovery', { identifier: email(i) }),
+  );
+}
+
+const sides = [
+  { name: 'A', root: A, out: [] },
+  { name: 'B', root: B, out: [] },
+];
+try {
+  for (const s of sides) {
+    const { d, u } = libs.get(s.root);
+    s.srv = await d.startDostup({
+      port: await u.freePort(),
+      databaseUrl: process.env.DATABASE_URL,
+      label: `ab-${s.name}`,
+    });
+    await d.seedUsers(s.srv, users);
+  }
+  for (let i = 0; i < rounds; i++) {
+    for (const s of i % 2 ? [sides[1], sides[0]] : sides) {
+      const lib = libs.get(s.root);
+      const o = await lib.p.loadPhase(scenario, { base: s.srv.base, pid: s.srv.pid, requests: requests(lib), cfg });
+      s.out.push(o);
+      console.log(
+        `${s.name} ${o.rps} req/s, server CPU ${o.serverCpuMsPerReq} ms/req (event loop ${o.serverMainThreadCpuMsPerReq}), other CPU ${o.otherCpuS} s`,
+      );
+    }
+  }
+} finally {
+  for (const s of sides) if (s.srv) await libs.get(s.root).d.stopDostup(s.srv);
+}
+const mean = (xs) => xs.reduce((a, x) => a + x, 0) / xs.length;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+for (const s of sides) {
+  console.log(
+    `${s.name} (${s.root}): ${mean(s.out.map((o) => o.rps)).toFixed(0)} req/s mean; server CPU ${median(s.out.map((o) => o.serverCpuMsPerReq)).toFixed(3)} ms/req median, event loop ${median(s.out.map((o) => o.serverMainThreadCpuMsPerReq)).toFixed(3)}`,
+  );
+}

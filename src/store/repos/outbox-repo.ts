@@ -53,32 +53,33 @@ const toRow = (m: NewOutboxMessage) => ({
   payload: m.payload,
 });
 
-// Mail a transport in this database took in the caller's transaction (the dev mailbox): no payload.
-const insertFinished = plainInsert(outbox, [
-  outbox.id,
-  outbox.realm,
-  outbox.channel,
-  outbox.recipient,
-  outbox.template,
-  outbox.locale,
-  outbox.status,
-  outbox.attempts,
-  outbox.sentAt,
-  outbox.lastError,
-]);
+// What every outbox row says about its mail, in this order (both inserts below start with it).
+const MAIL_COLUMNS = [outbox.id, outbox.realm, outbox.channel, outbox.recipient, outbox.template, outbox.locale];
+const mailValues = (m: Omit<NewOutboxMessage, 'payload'>) => [
+  m.id,
+  m.realm,
+  m.channel,
+  m.recipient,
+  m.template,
+  m.locale,
+];
 
 // Every mail the server queues: built without drizzle's insert builder (db.ts).
 const insertLeased = plainInsert(outbox, [
-  outbox.id,
-  outbox.realm,
-  outbox.channel,
-  outbox.recipient,
-  outbox.template,
-  outbox.locale,
+  ...MAIL_COLUMNS,
   outbox.payload,
   outbox.status,
   outbox.attempts,
   outbox.lockedUntil,
+]);
+
+// Mail a transport in this database took in the caller's transaction (the dev mailbox): no payload.
+const insertFinished = plainInsert(outbox, [
+  ...MAIL_COLUMNS,
+  outbox.status,
+  outbox.attempts,
+  outbox.sentAt,
+  outbox.lastError,
 ]);
 
 function assertLease(leaseSeconds: number): void {
@@ -108,18 +109,7 @@ export function createOutboxRepo(db: Db): OutboxRepo {
       }>(
         db,
         insertLeased(
-          ms.map((m) => [
-            m.id,
-            m.realm,
-            m.channel,
-            m.recipient,
-            m.template,
-            m.locale,
-            m.payload,
-            'sending',
-            1,
-            lockedUntil,
-          ]),
+          ms.map((m) => [...mailValues(m), m.payload, 'sending', 1, lockedUntil]),
           'returning id, locked_until, next_attempt_at, created_at',
         ),
       );
@@ -148,12 +138,7 @@ export function createOutboxRepo(db: Db): OutboxRepo {
         db,
         insertFinished(
           ms.map((m) => [
-            m.id,
-            m.realm,
-            m.channel,
-            m.recipient,
-            m.template,
-            m.locale,
+            ...mailValues(m),
             m.status,
             1,
             m.status === 'sent' ? sql`clock_timestamp()` : null,

@@ -25,8 +25,10 @@ export interface RecoveryServiceDeps {
   clock: Clock;
   random: Random;
   limiter: RateLimiter;
-  /** Process this flow soon (after the response); a periodic sweep catches what a crash left. */
-  /** Process the flow soon; `rec` is the record just written (saves the processor a read). */
+  /**
+   * Process this flow soon (after the response); a periodic sweep catches what a crash left. `rec` is
+   * the record just written: it saves the processor a read.
+   */
   schedule: (flowId: string, rec?: FlowRecord) => void;
 }
 

@@ -13,11 +13,10 @@
 // console.
 import type { Catalog } from '../core/i18n/catalog.ts';
 import type { FinishedOutboxMessage, MailQueue, MailSource, MailToQueue, QueuedMail, Repos } from '../core/ports.ts';
+import { logStoredMail } from './dev-mailbox.ts';
 import { assertKnownTemplate } from './enqueue.ts';
 import { type MailBranding, renderSourceText, TemplateError } from './mail-templates.ts';
 import type { DeliveryLog } from './transports.ts';
-
-const LINK = /https?:\/\/[^\s<>"']+/g;
 
 export interface DevMailboxQueueDeps {
   catalog: Catalog;
@@ -28,13 +27,10 @@ export interface DevMailboxQueueDeps {
   uuid: () => string;
 }
 
-/** What `deliver` prints for a queued mail: a stored one's links, or why it was abandoned. */
-type Note =
-  | { stored: true; to: string; subject: string; text: string; mailId: string }
-  | { stored: false; error: string };
+/** What `deliver` prints for a queued mail: a stored one's links (`id`: its dev mailbox row), or why it was abandoned. */
+type Note = { stored: true; id: string; to: string; subject: string; text: string } | { stored: false; error: string };
 
 export function devMailboxQueue(deps: DevMailboxQueueDeps): MailQueue {
-  const base = deps.baseUrl?.replace(/\/$/, '') ?? '';
   // The core hands back what enqueueMany returned, untouched: the notes ride along by identity.
   const notes = new WeakMap<QueuedMail, Note>();
 
@@ -104,7 +100,7 @@ export function devMailboxQueue(deps: DevMailboxQueueDeps): MailQueue {
       notes.set(
         queued,
         d.mail
-          ? { stored: true, to: d.m.recipient, subject: d.mail.subject, text: d.mail.text, mailId: mailIds.get(d.id)! }
+          ? { stored: true, id: mailIds.get(d.id)!, to: d.m.recipient, subject: d.mail.subject, text: d.mail.text }
           : { stored: false, error: d.error! },
       );
       return queued;
@@ -119,22 +115,15 @@ export function devMailboxQueue(deps: DevMailboxQueueDeps): MailQueue {
         const note = notes.get(q);
         if (!note) continue;
         const m = q.message;
-        if (note.stored)
-          deps.log.info(
-            {
-              to: note.to,
-              subject: note.subject,
-              links: note.text.match(LINK) ?? [],
-              view: `${base}/dev/mailbox/${note.mailId}`,
-            },
-            'dev mailbox: mail stored',
-          );
+        if (note.stored) {
+          logStoredMail(deps.log, deps.baseUrl, note);
+          continue;
+        }
         // The recipient is personal data: the id is enough to find the row.
-        else
-          deps.log.error(
-            { id: m.id, realm: m.realm, template: m.template, attempts: 1, error: note.error, permanent: true },
-            'outbox: message abandoned',
-          );
+        deps.log.error(
+          { id: m.id, realm: m.realm, template: m.template, attempts: 1, error: note.error, permanent: true },
+          'outbox: message abandoned',
+        );
       }
     },
   };

@@ -42,13 +42,22 @@ export function devMailboxTransport(
         htmlBody: msg.source ? null : msg.html,
         source: msg.source ?? null,
       });
-      const view = `${opts.baseUrl?.replace(/\/$/, '') ?? ''}/dev/mailbox/${stored.id}`;
-      log.info(
-        { to: msg.to, subject: msg.subject, links: msg.text.match(LINK) ?? [], view },
-        'dev mailbox: mail stored',
-      );
+      logStoredMail(log, opts.baseUrl, { id: stored.id, to: msg.to, subject: msg.subject, text: msg.text });
     },
   };
+}
+
+/**
+ * The console line for a mail stored in the dev mailbox (whoever stored it): its links, and the page
+ * at /dev/mailbox/<id> (`id` is the dev mailbox row's) where it can be read.
+ */
+export function logStoredMail(
+  log: DeliveryLog,
+  baseUrl: string | undefined,
+  m: { id: string; to: string; subject: string; text: string },
+): void {
+  const view = `${baseUrl?.replace(/\/$/, '') ?? ''}/dev/mailbox/${m.id}`;
+  log.info({ to: m.to, subject: m.subject, links: m.text.match(LINK) ?? [], view }, 'dev mailbox: mail stored');
 }
 
 /** What the list page shows of a mail. */

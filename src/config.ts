@@ -79,7 +79,10 @@ export const ConfigSchema = z
     ARGON2_MEMORY_KIB: intFrom(8192, 1024 * 1024).default(19456),
     ARGON2_ITERATIONS: intFrom(1, 20).default(2),
     ARGON2_PARALLELISM: intFrom(1, 16).default(1),
-    /** Hashes running at once (default: the number of cores); more only slows every other request. */
+    /**
+     * Hashes handed to the thread pool at once, running or queued there (default: twice
+     * UV_THREADPOOL_SIZE, one running and one queued per thread; src/infra/thread-pool.ts); the rest wait in the server.
+     */
     ARGON2_CONCURRENCY: intFrom(1, 64).optional(),
     /** Sign-in attempts per account per 15 minutes before 429. */
     RATE_SIGNIN_PER_ACCOUNT: intFrom(1, 100000).default(10),

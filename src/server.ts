@@ -35,6 +35,7 @@ import { buildHttpApp } from './http/app.ts';
 import { createIdleCollector, exposeFullCollection } from './infra/idle-gc.ts';
 import { loadMallocTrim } from './infra/malloc-trim.ts';
 import { createRateLimiter } from './infra/rate-limiter.ts';
+import { hashesInFlight } from './infra/thread-pool.ts';
 import { openStore } from './store/open-store.ts';
 
 export interface Dostup {
@@ -90,7 +91,7 @@ export async function createDostup(config: Config, opts: { logger?: Logger; stor
     memoryKiB: config.ARGON2_MEMORY_KIB,
     iterations: config.ARGON2_ITERATIONS,
     parallelism: config.ARGON2_PARALLELISM,
-    ...(config.ARGON2_CONCURRENCY ? { concurrency: config.ARGON2_CONCURRENCY } : {}),
+    concurrency: config.ARGON2_CONCURRENCY ?? hashesInFlight(),
   });
   const common = loadCommonPasswords();
   const catalog = loadCatalog();

@@ -1,7 +1,7 @@
 // Password hashing with Argon2id (RFC 9106, the OWASP first choice). @node-rs/argon2's async `hash`
 // and `verify` run on the libuv threadpool, never on the event loop: one verification takes tens of
 // milliseconds of CPU and ~19 MiB of memory, which on the main thread would stall every other request.
-// (The threadpool has UV_THREADPOOL_SIZE threads, 4 by default; size it to the cores you give it.)
+// (The threadpool has UV_THREADPOOL_SIZE threads; bin/dostup.js makes that one per core.)
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Algorithm, hash, parseOptions, Version, verify } from '@node-rs/argon2';
@@ -16,9 +16,9 @@ export interface Argon2Params {
   /** Lanes (`p`); each gets memoryKiB / p. */
   parallelism: number;
   /**
-   * Hashes allowed to run at once (default: the number of cores). More than the cores only makes
-   * memory-hard hashes fight the event loop for CPU: sign-ins get no faster, and every other request
-   * (whoami) waits longer. Extra callers queue here instead of in the threadpool.
+   * Hashes handed to the threadpool at once (default: the number of cores). More than the pool
+   * has threads queue there, ahead of its other users; more threads than cores only make
+   * memory-hard hashes fight each other and the event loop for CPU. Extra callers queue here.
    */
   concurrency?: number;
 }

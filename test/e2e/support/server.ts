@@ -10,6 +10,8 @@ const ROOT = path.resolve(import.meta.dirname, '../../..');
 
 export interface RunningServer {
   url: string;
+  /** The server's process id (to look at it in /proc). */
+  pid: number;
   adminToken: string;
   dataDir: string;
   output: () => string;
@@ -65,6 +67,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
   };
   return {
     url,
+    pid: child.pid as number,
     adminToken,
     dataDir,
     output: () => out,

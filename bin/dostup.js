@@ -11,7 +11,7 @@ const path = require('node:path');
 const v8 = require('node:v8');
 
 // Password hashing runs on libuv's thread pool (4 threads unless UV_THREADPOOL_SIZE says otherwise).
-// One thread per core, each with its next hash already queued (the hasher lets twice the pool size
+// One thread per core, each with its next hash already queued (the hasher lets two hashes a thread
 // in, src/infra/thread-pool.ts), keeps every core hashing under a burst of sign-ins: a thread that
 // finishes takes the queued hash at once, instead of idling until the busy event loop has handled
 // the result and handed over the next one, and no two hashes share a core (README, Benchmarks).

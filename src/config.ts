@@ -80,8 +80,9 @@ export const ConfigSchema = z
     ARGON2_ITERATIONS: intFrom(1, 20).default(2),
     ARGON2_PARALLELISM: intFrom(1, 16).default(1),
     /**
-     * Hashes handed to the thread pool at once, running or queued there (default: twice
-     * UV_THREADPOOL_SIZE, one running and one queued per thread; src/infra/thread-pool.ts); the rest wait in the server.
+     * Hashes handed to the thread pool at once, running or queued there (default: two per pool
+     * thread, counting no more threads than cores: one running and one queued; src/infra/thread-pool.ts);
+     * the rest wait in the server.
      */
     ARGON2_CONCURRENCY: intFrom(1, 64).optional(),
     /** Sign-in attempts per account per 15 minutes before 429. */

@@ -80,16 +80,23 @@ describe('createArgon2Hasher', () => {
     const real = createArgon2Hasher();
     const h = await real.hash('correct horse');
     await Promise.all([real.dummyVerify('warm-up'), real.dummyVerify('concurrent first call')]);
-    const time = async (fn: () => Promise<unknown>) => {
+    // Alternated, and compared by median: under a busy CI (other test files hashing on the same
+    // cores) three verifications in a row and then three dummies once measured 66 against 17 ms.
+    const verifyMs: number[] = [];
+    const dummyMs: number[] = [];
+    const time = async (fn: () => Promise<unknown>, into: number[]) => {
       const start = performance.now();
-      for (let i = 0; i < 3; i++) await fn();
-      return performance.now() - start;
+      await fn();
+      into.push(performance.now() - start);
     };
-    const verifyMs = await time(() => real.verify(h, 'wrong password'));
-    const dummyMs = await time(() => real.dummyVerify('wrong password'));
+    for (let i = 0; i < 7; i++) {
+      await time(() => real.verify(h, 'wrong password'), verifyMs);
+      await time(() => real.dummyVerify('wrong password'), dummyMs);
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
     // Loose bounds (CI machines are noisy); a dummy that skipped the work would be ~100× faster.
-    expect(dummyMs).toBeGreaterThan(verifyMs * 0.3);
-    expect(dummyMs).toBeLessThan(verifyMs * 3);
+    expect(median(dummyMs)).toBeGreaterThan(median(verifyMs) * 0.3);
+    expect(median(dummyMs)).toBeLessThan(median(verifyMs) * 3);
   });
 });
 

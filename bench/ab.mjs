@@ -9,6 +9,9 @@
 //   git worktree add /tmp/ab-base HEAD~1 && ln -s "$PWD/node_modules" /tmp/ab-base/ && (cd /tmp/ab-base && node scripts/build.mjs)
 // SCENARIO: recovery-existing | recovery-unknown | signin. PGlite, or PostgreSQL with DATABASE_URL
 // (both servers then share that database: seeding answers 409 for the second, which is fine).
+// For signin, the yardstick of `npm run bench` too: raw argon2 verify (2 in flight, 3 s, in this process
+// with both servers idle) before the first phase and after each, every phase judged against the mean of
+// the two around it — so also usable with A = B, to read one build's sign-in ratio with the drift spread out.
 import path from 'node:path';
 
 const [A, B] = [process.argv[2], process.argv[3]].map((p) => path.resolve(p ?? '.'));
@@ -46,6 +49,8 @@ function requests(lib) {
   );
 }
 
+// The sign-in yardstick (null for the other scenarios).
+const argon2 = scenario === 'signin' ? await import(path.join(A, 'bench/lib/argon2-rate.mjs')) : null;
 const sides = [
   { name: 'A', root: A, out: [] },
   { name: 'B', root: B, out: [] },
@@ -59,14 +64,31 @@ try {
       label: `ab-${s.name}`,
     });
     await d.seedUsers(s.srv, users);
+    // Sign-in's code paths reach V8's optimizing tier only after seconds of load (bench/run.mjs,
+    // SIGNIN_WARMUP): warm both before the first measured phase.
+    if (scenario === 'signin')
+      await libs.get(s.root).p.loadPhase('warm-up', {
+        base: s.srv.base,
+        pid: s.srv.pid,
+        requests: requests(libs.get(s.root)),
+        cfg: { ...cfg, duration: 10 },
+      });
   }
+  const raw = async () =>
+    (await argon2.argon2Verify({ params: argon2.argon2ParamsFromEnv(process.env), seconds: 3 })).perSec;
+  let rawBefore = argon2 ? await raw() : null;
   for (let i = 0; i < rounds; i++) {
     for (const s of i % 2 ? [sides[1], sides[0]] : sides) {
       const lib = libs.get(s.root);
       const o = await lib.p.loadPhase(scenario, { base: s.srv.base, pid: s.srv.pid, requests: requests(lib), cfg });
+      if (argon2) {
+        const rawAfter = await raw();
+        o.ratio = o.rps / ((rawBefore + rawAfter) / 2);
+        rawBefore = rawAfter;
+      }
       s.out.push(o);
       console.log(
-        `${s.name} ${o.rps} req/s, server CPU ${o.serverCpuMsPerReq} ms/req (event loop ${o.serverMainThreadCpuMsPerReq}), other CPU ${o.otherCpuS} s`,
+        `${s.name} ${o.rps} req/s, server CPU ${o.serverCpuMsPerReq} ms/req (event loop ${o.serverMainThreadCpuMsPerReq}), other CPU ${o.otherCpuS} s${o.ratio ? `, ${(100 * o.ratio).toFixed(1)} % of raw argon2` : ''}`,
       );
     }
   }
@@ -77,6 +99,6 @@ const mean = (xs) => xs.reduce((a, x) => a + x, 0) / xs.length;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 for (const s of sides) {
   console.log(
-    `${s.name} (${s.root}): ${mean(s.out.map((o) => o.rps)).toFixed(0)} req/s mean; server CPU ${median(s.out.map((o) => o.serverCpuMsPerReq)).toFixed(3)} ms/req median, event loop ${median(s.out.map((o) => o.serverMainThreadCpuMsPerReq)).toFixed(3)}`,
+    `${s.name} (${s.root}): ${mean(s.out.map((o) => o.rps)).toFixed(0)} req/s mean; server CPU ${median(s.out.map((o) => o.serverCpuMsPerReq)).toFixed(3)} ms/req median, event loop ${median(s.out.map((o) => o.serverMainThreadCpuMsPerReq)).toFixed(3)}${argon2 ? `; of raw argon2 ${median(s.out.map((o) => o.ratio * 100)).toFixed(1)} % median (${s.out.map((o) => (o.ratio * 100).toFixed(0)).join(', ')})` : ''}`,
   );
 }

@@ -4,9 +4,10 @@
 // servers are up at once (each on its own fresh data directory, seeded alike) and their phases
 // alternate A B, B A, A B, … so the drift falls on both. Judge by the server's CPU per request (from
 // /proc: what the change is about) more than by req/s (which the load generator shares the 2 cores for).
-// A ROOT is a checkout with node_modules and a fresh build (`node scripts/build.mjs`; without one,
-// bin/dostup.js runs the sources through tsx, which measures tsx too), e.g. from this checkout:
-//   git worktree add /tmp/ab-base HEAD~1 && ln -s "$PWD/node_modules" /tmp/ab-base/ && (cd /tmp/ab-base && node scripts/build.mjs)
+// A ROOT is a checkout with node_modules; its bench/lib/dostup.mjs builds its dist/ before starting
+// it (a checkout from before 12-04 late night does not: run `node scripts/build.mjs` in it first, or
+// bin/dostup.js runs its sources through tsx), e.g. from this checkout:
+//   git worktree add /tmp/ab-base HEAD~1 && ln -s "$PWD/node_modules" /tmp/ab-base/
 // SCENARIO: recovery-existing | recovery-unknown | signin. PGlite, or PostgreSQL with DATABASE_URL
 // (both servers then share that database: seeding answers 409 for the second, which is fine).
 // For signin, the yardstick of `npm run bench` too: raw argon2 verify (2 in flight, 3 s, in this process

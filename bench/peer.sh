@@ -77,6 +77,10 @@ log "rate limits raised for the benchmark (sign-in and recovery, all to the maxi
 log "phases: all of the harness's (sign-in, session, reset request + timing probe, complete reset)"
 
 # ---- 4. run -------------------------------------------------------------------------------------
+# The server as users run it: bin/dostup.js runs the sources through tsx when any is newer than the
+# build, and tsx's loader thread is a second V8 isolate (~40 MiB of RSS) — build first, as
+# bench/lib/dostup.mjs does for the other benchmarks.
+node "$ROOT/scripts/build.mjs" >/dev/null
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 OUT="$HERE/results/peer-$STAMP.json"
 mkdir -p "$HERE/results"

@@ -97,6 +97,11 @@ export const ConfigSchema = z
     RATE_RECOVERY_PER_DESTINATION: intFrom(1, 1000000).default(5),
     /** Code submissions per IP per hour (on top of the per-code attempt limit). */
     RATE_RECOVERY_VERIFY_PER_IP: intFrom(1, 1000000).default(60),
+    /**
+     * Group commit of sign-ins: while other passwords are being hashed, a new session's write waits
+     * this long (ms) for theirs to share its statement; 0 = every session written alone at once.
+     */
+    SIGNIN_GROUP_COMMIT_MS: intFrom(0, 1000).default(25),
     /** How long a node may keep trusting a cached session (ms): the bound on cross-node revocation. */
     SESSION_CACHE_MS: intFrom(0, 60000).default(2000),
     /** Between housekeeping rounds (expired sessions, flows, codes; old mail), seconds; 0 = never. */

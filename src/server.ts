@@ -113,6 +113,9 @@ export async function createDostup(config: Config, opts: { logger?: Logger; stor
     clock: systemClock,
     random: systemRandom,
     cacheMs: config.SESSION_CACHE_MS,
+    issueWaitMs: config.SIGNIN_GROUP_COMMIT_MS,
+    // Hashes in flight are sign-ins about to finish (mostly): their sessions may share a statement.
+    moreComing: () => (hasher.inFlight?.() ?? 0) > 0,
     onError,
   });
   const realms = createRealmService({ store, cacheMs: Math.max(1000, config.SESSION_CACHE_MS) });

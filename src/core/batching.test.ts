@@ -58,6 +58,48 @@ describe('createBatcher', () => {
     expect(await flaky(3)).toBe(3);
   });
 
+  it('with isolateFailures, a failed batch is written again item by item: only the bad item fails', async () => {
+    const batches: number[][] = [];
+    const noOdd13 = createBatcher(
+      async (xs: number[]) => {
+        batches.push(xs);
+        if (xs.includes(13)) throw new Error('refused');
+        return xs;
+      },
+      { isolateFailures: true },
+    );
+    const out = await Promise.allSettled([noOdd13(1), noOdd13(13), noOdd13(2)]);
+    expect(out.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((out[1] as PromiseRejectedResult).reason).toEqual(new Error('refused'));
+    expect(batches).toEqual([[1, 13, 2], [1], [13], [2]]);
+    // A lone item's failure is not retried.
+    await expect(noOdd13(13)).rejects.toThrow('refused');
+    expect(batches).toHaveLength(5);
+  });
+
+  it('waitMs as a function is asked at each batch: callers arriving within the wait share it', async () => {
+    const batches: number[][] = [];
+    let wait = 30;
+    const id = createBatcher(
+      async (xs: number[]) => {
+        batches.push(xs);
+        return xs;
+      },
+      { waitMs: () => wait },
+    );
+    const first = id(1);
+    await new Promise((r) => setTimeout(r, 5));
+    const second = id(2);
+    expect(await Promise.all([first, second])).toEqual([1, 2]);
+    expect(batches).toEqual([[1, 2]]);
+    // With no wait, only the callers of one tick share a batch.
+    wait = 0;
+    const third = id(3);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await Promise.all([third, id(4)])).toEqual([3, 4]);
+    expect(batches).toEqual([[1, 2], [3], [4]]);
+  });
+
   it('refuses a write that does not answer every item', async () => {
     const short = createBatcher(async (xs: number[]) => xs.slice(1));
     await expect(Promise.all([short(1), short(2)])).rejects.toThrow(/returned 1 of 2/);

@@ -6,7 +6,11 @@
 // turn. Callers who arrive while a batch is being written go into the next one, which starts at
 // once when `concurrency` (default 1) allows another batch in flight, else when one ends. One in
 // flight suits PGlite (one connection: a second would only queue); on PostgreSQL more keep the
-// database busy while the event loop prepares the next.
+// database busy while the event loop prepares the next. `waitMs` may be a function, asked each time a
+// batch is started, for callers who know when others are likely to follow (sign-ins under load).
+// With `isolateFailures`, a failed batch of several is written again one item at a time, so one
+// item the database refuses fails only its own caller, not the strangers it happened to share a
+// statement with.
 
 export interface Batcher<I, O> {
   /** Resolves with this item's result once its batch is written; rejects if the batch failed. */
@@ -21,11 +25,16 @@ export interface Batcher<I, O> {
  */
 export function createBatcher<I, O>(
   write: (items: I[]) => Promise<O[]>,
-  opts: { max?: number; waitMs?: number; concurrency?: number } = {},
+  opts: { max?: number; waitMs?: number | (() => number); concurrency?: number; isolateFailures?: boolean } = {},
 ): Batcher<I, O> {
   const max = opts.max ?? 100;
   const concurrency = Math.max(1, opts.concurrency ?? 1);
-  const start = (fn: () => void) => (opts.waitMs ? setTimeout(fn, opts.waitMs) : setImmediate(fn));
+  const waitMs = typeof opts.waitMs === 'function' ? opts.waitMs : () => (opts.waitMs as number | undefined) ?? 0;
+  const start = (fn: () => void) => {
+    const ms = waitMs();
+    if (ms > 0) setTimeout(fn, ms);
+    else setImmediate(fn);
+  };
   let waiting: { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }[] = [];
   let active = 0;
   let scheduled = false;
@@ -36,18 +45,29 @@ export function createBatcher<I, O>(
     waiting = waiting.slice(batch.length);
     active++;
     try {
+      await writeSettling(batch);
+    } finally {
+      active--;
+      // Callers who arrived while this batch was written go next, at once: they have waited already.
+      if (waiting.length > 0 && active < concurrency) void writeOne();
+      else notifyIfIdle();
+    }
+  }
+
+  async function writeSettling(batch: typeof waiting): Promise<void> {
+    try {
       const out = await write(batch.map((w) => w.item));
       if (out.length !== batch.length) throw new Error(`batch write returned ${out.length} of ${batch.length}`);
       batch.forEach((w, i) => {
         w.resolve(out[i] as O);
       });
     } catch (e) {
-      for (const w of batch) w.reject(e);
-    } finally {
-      active--;
-      // Callers who arrived while this batch was written go next, at once: they have waited already.
-      if (waiting.length > 0 && active < concurrency) void writeOne();
-      else notifyIfIdle();
+      if (opts.isolateFailures && batch.length > 1) {
+        // Alone, each item gets the answer its own one-row write would have had.
+        await Promise.all(batch.map((w) => writeSettling([w])));
+      } else {
+        for (const w of batch) w.reject(e);
+      }
     }
   }
 

@@ -22,6 +22,8 @@ export interface PasswordHasher {
   verify(hash: string, password: string): Promise<{ ok: boolean; needsRehash: boolean }>;
   /** Same cost as a real verification, for unknown accounts (no timing leak). */
   dummyVerify(password: string): Promise<void>;
+  /** Hashes and verifications running or waiting to run (a load signal; optional for fakes). */
+  inFlight?(): number;
 }
 
 export interface RealmRecord {
@@ -102,10 +104,10 @@ export interface SessionWithUser {
 export interface SessionsRepo {
   create(s: NewSession): Promise<Session>;
   /**
-   * Insert the session and append `event` in one statement (both rows or neither). The event's
-   * `data` gets `session`: the new session's id.
+   * Insert the sessions and append each one's `event`, all in one statement (every row or none),
+   * answered in the order given. Each event's `data` gets `session`: its new session's id.
    */
-  createWithEvent(s: NewSession, event: NewEvent): Promise<Session>;
+  createManyWithEvents(items: readonly { session: NewSession; event: NewEvent }[]): Promise<Session[]>;
   /** A live session (not revoked, not expired by the database clock) with its user. */
   findLiveByTokenHash(tokenHash: Buffer): Promise<SessionWithUser | null>;
   /** Slide the idle expiry; called at most once a minute per session. */

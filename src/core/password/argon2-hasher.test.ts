@@ -76,6 +76,15 @@ describe('createArgon2Hasher', () => {
     expect(() => createArgon2Hasher({ parallelism: 1.5 })).toThrow(RangeError);
   });
 
+  it('inFlight() counts the hashes and verifications not yet answered', async () => {
+    const h = createArgon2Hasher(FAST);
+    expect(h.inFlight?.()).toBe(0);
+    const pending = [h.hash('correct horse battery staple'), h.hash('another long passphrase')];
+    expect(h.inFlight?.()).toBe(2);
+    await Promise.all(pending);
+    expect(h.inFlight?.()).toBe(0);
+  });
+
   it('dummyVerify costs about as much as a real verification', async () => {
     const real = createArgon2Hasher();
     const h = await real.hash('correct horse');
@@ -124,6 +133,21 @@ describe('hashing gate', () => {
   it('releases the slot when a job fails', async () => {
     const gate = createGate(1);
     await expect(gate(() => Promise.reject(new Error('x')))).rejects.toThrow('x');
+    expect(gate.load()).toBe(0);
     expect(await gate(async () => 7)).toBe(7);
+  });
+
+  it('load() counts the jobs running and waiting, down to 0 when all are done', async () => {
+    const gate = createGate(2);
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    const jobs = [0, 1, 2].map(() => gate(() => held));
+    await Promise.resolve();
+    expect(gate.load()).toBe(3);
+    release();
+    await Promise.all(jobs);
+    expect(gate.load()).toBe(0);
   });
 });

@@ -23,11 +23,11 @@ export interface Argon2Params {
   concurrency?: number;
 }
 
-/** A counting gate: at most `n` holders at once, FIFO for the rest. */
+/** A counting gate: at most `n` holders at once, FIFO for the rest. `load()`: holders + waiters. */
 export function createGate(n: number) {
   let active = 0;
   const waiting: (() => void)[] = [];
-  return async function run<T>(fn: () => Promise<T>): Promise<T> {
+  async function run<T>(fn: () => Promise<T>): Promise<T> {
     if (active >= n) await new Promise<void>((resolve) => waiting.push(resolve));
     else active++;
     try {
@@ -38,7 +38,8 @@ export function createGate(n: number) {
         next(); // hand the slot over without releasing it
       else active--;
     }
-  };
+  }
+  return Object.assign(run, { load: () => active + waiting.length });
 }
 
 /** OWASP Password Storage Cheat Sheet, Argon2id option 2: m=19 MiB, t=2, p=1. */
@@ -91,6 +92,8 @@ export function createArgon2Hasher(params: Partial<Argon2Params> = {}): Password
   };
 
   return {
+    inFlight: () => gate.load(),
+
     async hash(password) {
       // Callers check first; this is the last line of defence against hashing megabytes (a cheap DoS).
       assertPasswordSize(password);

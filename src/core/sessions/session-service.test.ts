@@ -15,12 +15,21 @@ const signedIn = { kind: 'signin.succeeded' as const, data: { method: 'password'
 function fakeRepo() {
   const rows: (Session & { tokenHash: Buffer })[] = [];
   const events: NewEvent[] = [];
+  /** The sizes of the multi-row writes, in order; a write containing `refuse` fails as a whole. */
+  const writes: number[] = [];
+  let refuse: string | undefined;
   let lookups = 0;
   const repo: SessionsRepo = {
-    async createWithEvent(s: NewSession, e: NewEvent) {
-      const session = await repo.create(s);
-      events.push({ ...e, data: { ...e.data, session: session.id } });
-      return session;
+    async createManyWithEvents(items) {
+      writes.push(items.length);
+      if (items.some((i) => i.session.userAgent === refuse)) throw new Error('refused');
+      const out: Session[] = [];
+      for (const { session: s, event: e } of items) {
+        const session = await repo.create(s);
+        events.push({ ...e, data: { ...e.data, session: session.id } });
+        out.push(session);
+      }
+      return out;
     },
     async create(s: NewSession) {
       const now = new Date();
@@ -76,7 +85,10 @@ function fakeRepo() {
       return 0;
     },
   };
-  return { repo, rows, events, lookups: () => lookups };
+  const refuseAgent = (ua: string) => {
+    refuse = ua;
+  };
+  return { repo, rows, events, writes, refuseAgent, lookups: () => lookups };
 }
 
 const noEvents = { append: async () => {}, appendMany: async () => {}, list: async () => [] };
@@ -106,6 +118,54 @@ describe('session service', () => {
         data: { method: 'password', remember: true, session: session.id },
       },
     ]);
+  });
+
+  it('sign-ins finishing together are written in one statement, each with its own session and event', async () => {
+    const f = fakeRepo();
+    const s = createSessionService({ sessions: f.repo, events: noEvents, clock, random, cacheMs: 0 });
+    const issued = await Promise.all([0, 1, 2].map(() => s.issue(user, policy, false, ctx, signedIn)));
+    expect(f.writes).toEqual([3]);
+    expect(new Set(issued.map((i) => i.session.id)).size).toBe(3);
+    expect(new Set(issued.map((i) => i.token)).size).toBe(3);
+    expect(f.events.map((e) => e.data?.session)).toEqual(issued.map((i) => i.session.id));
+  });
+
+  it('while moreComing() says so, a session write waits issueWaitMs for others; otherwise at once', async () => {
+    const f = fakeRepo();
+    let coming = false;
+    const s = createSessionService({
+      sessions: f.repo,
+      events: noEvents,
+      clock,
+      random,
+      cacheMs: 0,
+      issueWaitMs: 60,
+      moreComing: () => coming,
+    });
+    let t = performance.now();
+    await s.issue(user, policy, false, ctx, signedIn);
+    expect(performance.now() - t).toBeLessThan(50);
+    // Others are being hashed: the write waits, and a sign-in finishing 10 ms later shares it.
+    coming = true;
+    t = performance.now();
+    const first = s.issue(user, policy, false, ctx, signedIn);
+    await new Promise((r) => setTimeout(r, 10));
+    await Promise.all([first, s.issue(user, policy, false, ctx, signedIn)]);
+    expect(performance.now() - t).toBeGreaterThanOrEqual(55);
+    expect(f.writes).toEqual([1, 2]);
+  });
+
+  it('a session the store refuses fails only its own sign-in, not the others written with it', async () => {
+    const f = fakeRepo();
+    const s = createSessionService({ sessions: f.repo, events: noEvents, clock, random, cacheMs: 0 });
+    f.refuseAgent('bad');
+    const out = await Promise.allSettled([
+      s.issue(user, policy, false, ctx, signedIn),
+      s.issue(user, policy, false, { ...ctx, userAgent: 'bad' }, signedIn),
+      s.issue(user, policy, false, ctx, signedIn),
+    ]);
+    expect(out.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(f.events).toHaveLength(2);
   });
 
   it('a revocation on this node takes effect at once, cache or not', async () => {

@@ -6,8 +6,9 @@
 // (revocations on this node take effect at once). Expiry is re-checked on every hit, so a cached
 // session never outlives its own `expiresAt`/`idleExpiresAt`.
 
+import { createBatcher } from '../batching.ts';
 import type { EventKind, RequestContext, Session, User } from '../model.ts';
-import type { Clock, EventsRepo, Random, SessionsRepo, SessionWithUser } from '../ports.ts';
+import type { Clock, EventsRepo, NewEvent, NewSession, Random, SessionsRepo, SessionWithUser } from '../ports.ts';
 import type { RealmPolicy } from '../realm/policy-schema.ts';
 import { hashSessionToken, isWellFormedToken, newSessionToken, sessionTokenKey } from './tokens.ts';
 
@@ -22,6 +23,13 @@ export interface SessionServiceDeps {
   /** At most this many cached sessions per node. */
   cacheMax?: number;
   onError?: (e: unknown) => void;
+  /**
+   * Group commit of sign-ins (see below): how long a session write waits for others to join it
+   * while `moreComing()` says so (ms). 0 writes each at once.
+   */
+  issueWaitMs?: number;
+  /** True while other sign-ins are about to finish (their passwords are being hashed). */
+  moreComing?: () => boolean;
 }
 
 /** The realm policy of a session's realm (for its idle window), when the caller knows it. */
@@ -89,6 +97,20 @@ export function createSessionService(deps: SessionServiceDeps) {
   const live = (s: Session, now: number) =>
     s.revokedAt === null && s.expiresAt.getTime() > now && s.idleExpiresAt.getTime() > now;
 
+  // Group commit: under sign-in load the hashes finish a few ms apart, and each session would be a
+  // statement of its own — on PGlite run on the event loop, beside the hashing; most of a
+  // statement's cost is per statement, not per row. So while other sign-ins are about to finish
+  // (`moreComing`: hashes in flight), a session write waits `issueWaitMs` for them to join it; a
+  // lone sign-in is written at once. The wait is small beside the hash every sign-in has just
+  // queued for under such load. One row the store refuses (a user deleted meanwhile) fails only its
+  // own sign-in (isolateFailures).
+  const issueWaitMs = deps.issueWaitMs ?? 0;
+  const moreComing = deps.moreComing ?? (() => false);
+  const writeSessions = createBatcher(
+    (items: { session: NewSession; event: NewEvent }[]) => deps.sessions.createManyWithEvents(items),
+    { isolateFailures: true, waitMs: () => (issueWaitMs > 0 && moreComing() ? issueWaitMs : 0) },
+  );
+
   /** A new session for `user`, written together with its audit event (one statement, both or neither). */
   async function issue(
     user: User,
@@ -100,8 +122,8 @@ export function createSessionService(deps: SessionServiceDeps) {
     const now = deps.clock.now();
     const token = newSessionToken(deps.random);
     const life = sessionLifetimes(policy, rememberMe, now);
-    const session = await deps.sessions.createWithEvent(
-      {
+    const session = await writeSessions({
+      session: {
         realm: policy.name,
         userId: user.id,
         tokenHash: hashSessionToken(token),
@@ -111,7 +133,7 @@ export function createSessionService(deps: SessionServiceDeps) {
         ip: ctx.ip,
         userAgent: ctx.userAgent?.slice(0, 400) ?? null,
       },
-      {
+      event: {
         realm: policy.name,
         kind: event.kind,
         userId: user.id,
@@ -119,7 +141,7 @@ export function createSessionService(deps: SessionServiceDeps) {
         userAgent: ctx.userAgent,
         data: { ...event.data, remember: life.remember },
       },
-    );
+    });
     return { token, session };
   }
 

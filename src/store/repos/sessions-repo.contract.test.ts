@@ -1,8 +1,16 @@
 import { afterEach, expect, it, vi } from 'vitest';
-import type { Store } from '../../core/ports.ts';
+import type { Session } from '../../core/model.ts';
+import type { NewEvent, NewSession, SessionsRepo, Store } from '../../core/ports.ts';
 import { StoreQueryError } from '../db.ts';
 import { describeEachDriver } from '../testing/each-driver.ts';
 import { makeRealm, minutesFromNow, newSession, newUser, rejectionOf, sleep, uuid } from '../testing/fixtures.ts';
+
+/** One session with its event, through the multi-row write (what sign-in uses). */
+async function createWithEvent(repo: SessionsRepo, session: NewSession, event: NewEvent) {
+  const [created, ...more] = await repo.createManyWithEvents([{ session, event }]);
+  expect(more).toEqual([]);
+  return created as Session;
+}
 
 async function userWithRealm(s: Store) {
   const realm = await makeRealm(s);
@@ -30,7 +38,7 @@ describeEachDriver('sessions repository', (getStore, { driver }) => {
     expect(await s.sessions.findLiveByTokenHash(Buffer.alloc(32, 7))).toBeNull();
   });
 
-  it('createWithEvent writes the session and its event in one go; the event names the session', async () => {
+  it('a session and its event are written in one go; the event names the session', async () => {
     const s = getStore();
     const { realm, user } = await userWithRealm(s);
     const input = newSession(realm, user.id, { remember: true, userAgent: 'ua-session' });
@@ -42,7 +50,7 @@ describeEachDriver('sessions repository', (getStore, { driver }) => {
       userAgent: 'ua-event',
       data: { method: 'password', remember: true },
     };
-    const created = await s.sessions.createWithEvent(input, event);
+    const created = await createWithEvent(s.sessions, input, event);
     expect(created).toMatchObject({ realm, userId: user.id, remember: true, revokedAt: null, ip: '192.0.2.10' });
     expect(created.userAgent).toBe('ua-session');
     expect(created.expiresAt.getTime()).toBe(input.expiresAt.getTime());
@@ -64,17 +72,17 @@ describeEachDriver('sessions repository', (getStore, { driver }) => {
     expect(logged?.data).toEqual({ method: 'password', remember: true, session: created.id });
     // Inside a transaction too (the repositories a unit of work receives).
     const again = newSession(realm, user.id);
-    const inTx = await s.transaction((tx) => tx.sessions.createWithEvent(again, { ...event, data: {} }));
+    const inTx = await s.transaction((tx) => createWithEvent(tx.sessions, again, { ...event, data: {} }));
     expect((await s.sessions.findLiveByTokenHash(again.tokenHash))?.session.id).toBe(inTx.id);
     expect((await s.events.list({ userId: user.id, limit: 1 }))[0]?.data).toEqual({ session: inTx.id });
   });
 
-  it('createWithEvent writes no event when the session is refused', async () => {
+  it('no event is written when the session is refused', async () => {
     const s = getStore();
     const { realm, user } = await userWithRealm(s);
     const bad = newSession(realm, user.id, { tokenHash: Buffer.alloc(16, 1) });
     const err = await rejectionOf(
-      s.sessions.createWithEvent(bad, {
+      createWithEvent(s.sessions, bad, {
         realm,
         kind: 'signin.succeeded',
         userId: user.id,
@@ -85,6 +93,54 @@ describeEachDriver('sessions repository', (getStore, { driver }) => {
     );
     expect((err as StoreQueryError).constraint).toBe('sessions_token_hash_len');
     expect(await s.events.list({ userId: user.id, limit: 10 })).toEqual([]);
+  });
+
+  it('createManyWithEvents: several sessions and their events in one statement, answered in order', async () => {
+    const s = getStore();
+    const { realm, user } = await userWithRealm(s);
+    const other = await s.users.create(newUser(realm));
+    const inputs = [
+      newSession(realm, user.id, { remember: true, userAgent: 'ua-0' }),
+      newSession(realm, other.id, { userAgent: null, ip: null }),
+      newSession(realm, user.id, { userAgent: 'ua-2' }),
+    ];
+    const event = (userId: string, n: number) => ({
+      realm,
+      kind: 'signin.succeeded' as const,
+      userId,
+      ip: '192.0.2.10',
+      userAgent: `ua-event-${n}`,
+      data: { method: 'password', n },
+    });
+    const created = await s.sessions.createManyWithEvents(
+      inputs.map((session, n) => ({ session, event: event(session.userId, n) })),
+    );
+    expect(created.map((c) => [c.userId, c.userAgent, c.remember])).toEqual(
+      inputs.map((i) => [i.userId, i.userAgent, i.remember]),
+    );
+    expect(new Set(created.map((c) => c.id)).size).toBe(3);
+    // Each answer is what a read finds behind its own token.
+    for (const [i, input] of inputs.entries())
+      expect((await s.sessions.findLiveByTokenHash(input.tokenHash))?.session).toEqual(created[i]);
+    // Each event names its own session.
+    const logged = await s.events.list({ realm, kind: 'signin.succeeded', limit: 10 });
+    expect(logged.map((e) => [e.data.n, e.data.session, e.userAgent]).sort()).toEqual(
+      created.map((c, n) => [n, c.id, `ua-event-${n}`]),
+    );
+    expect(await s.sessions.createManyWithEvents([])).toEqual([]);
+
+    // One refused session takes its whole statement down: no session and no event of it is written.
+    const good = newSession(realm, user.id);
+    const bad = newSession(realm, user.id, { tokenHash: Buffer.alloc(16, 1) });
+    const err = await rejectionOf(
+      s.sessions.createManyWithEvents([
+        { session: good, event: event(user.id, 7) },
+        { session: bad, event: event(user.id, 8) },
+      ]),
+    );
+    expect((err as StoreQueryError).constraint).toBe('sessions_token_hash_len');
+    expect(await s.sessions.findLiveByTokenHash(good.tokenHash)).toBeNull();
+    expect(await s.events.list({ realm, kind: 'signin.succeeded', limit: 10 })).toHaveLength(3);
   });
 
   it('a session past expires_at, past idle_expires_at, or revoked is not found', async () => {

@@ -1,11 +1,13 @@
 // Sessions. Every "is it still valid" decision compares against now() in SQL — the DATABASE clock —
 // so a node with a skewed clock can neither resurrect an expired session nor end a live one early,
 // and all nodes agree on the answer.
+import { randomUUID } from 'node:crypto';
 import { and, desc, eq, gt, gte, isNull, ne, type SQL, sql } from 'drizzle-orm';
 import type { Session } from '../../core/model.ts';
 import type { NewEvent, NewSession, SessionsRepo, SessionWithUser } from '../../core/ports.ts';
-import { countDeleted, type Db, isUuid } from '../db.ts';
+import { asDate, countDeleted, type Db, isUuid, plainInsert, queryRows } from '../db.ts';
 import { sessions, users } from '../schema.ts';
+import { eventValues, insertEvents } from './events-repo.ts';
 import { publicUserColumns, toUser } from './users-repo.ts';
 
 const sessionColumns = {
@@ -26,6 +28,19 @@ type SessionRow = { [K in keyof typeof sessionColumns]: (typeof sessions.$inferS
 
 const toSession = (r: SessionRow): Session => ({ ...r });
 
+// Every sign-in writes a session: built without drizzle's insert builder (db.ts).
+const insertSessions = plainInsert(sessions, [
+  sessions.id,
+  sessions.realm,
+  sessions.userId,
+  sessions.tokenHash,
+  sessions.remember,
+  sessions.idleExpiresAt,
+  sessions.expiresAt,
+  sessions.ip,
+  sessions.userAgent,
+]);
+
 /** Not revoked and neither expiry passed, by the database clock. */
 const isLive = (): SQL =>
   and(isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`), gt(sessions.idleExpiresAt, sql`now()`)) as SQL;
@@ -45,28 +60,56 @@ export function createSessionsRepo(db: Db): SessionsRepo {
       .prepare('dostup_session_live_by_hash');
   }
 
-  // Sign-in writes the session and its audit event in ONE statement (data-modifying CTEs): one round
+  // Sign-in writes its session and its audit event in ONE statement (data-modifying CTEs): one round
   // trip and one commit instead of two — on PGlite every statement runs on the event loop, beside the
-  // argon2 work — and no issued session can miss its event. Prepared by name, like the lookup above:
-  // PostgreSQL plans this statement once per connection instead of on every sign-in.
-  let createWithEvent: ReturnType<typeof prepareCreateWithEvent> | undefined;
-  function prepareCreateWithEvent() {
-    const p = (name: string) => sql.placeholder(name);
-    const created = db
-      .$with('s', { id: sessions.id, createdAt: sessions.createdAt, lastSeenAt: sessions.lastSeenAt })
-      .as(
-        sql`insert into sessions (realm, user_id, token_hash, remember, idle_expires_at, expires_at, ip, user_agent)
-            values (${p('realm')}, ${p('userId')}, ${p('tokenHash')}, ${p('remember')}, ${p('idleExpiresAt')}::timestamptz,
-                    ${p('expiresAt')}::timestamptz, ${p('ip')}, ${p('userAgent')})
-            returning id, created_at, last_seen_at`,
-      );
-    const logged = db.$with('e', {}).as(
-      sql`insert into events (realm, kind, user_id, ip, user_agent, data)
-          select ${p('eventRealm')}, ${p('eventKind')}, ${p('eventUserId')}::uuid, ${p('eventIp')}, ${p('eventUserAgent')},
-                 ${p('eventData')}::jsonb || jsonb_build_object('session', s.id)
-          from s`,
+  // argon2 work — and no issued session can miss its event. Several sign-ins finishing together share
+  // that statement (group commit, session-service.ts): most of its cost is per statement, not per row.
+  // The ids are made here, not by the database's default, so each event can name its session in the
+  // same statement.
+  async function createManyWithEvents(items: readonly { session: NewSession; event: NewEvent }[]): Promise<Session[]> {
+    if (items.length === 0) return [];
+    const ids = items.map(() => randomUUID());
+    const inserted = insertSessions(
+      items.map(({ session: s }, i) => [
+        ids[i],
+        s.realm,
+        s.userId,
+        s.tokenHash,
+        s.remember,
+        s.idleExpiresAt,
+        s.expiresAt,
+        s.ip,
+        s.userAgent,
+      ]),
+      'returning id, created_at, last_seen_at',
     );
-    return db.with(created, logged).select().from(created).prepare('dostup_session_create_with_event');
+    const logged = insertEvents(
+      items.map(({ event: e }, i) => eventValues({ ...e, data: { ...e.data, session: ids[i] } })),
+    );
+    const rows = await queryRows<{ id: string; created_at: unknown; last_seen_at: unknown }>(
+      db,
+      sql`with s as (${inserted}), e as (${logged}) select * from s`,
+    );
+    // RETURNING order is not promised: answer in the order asked. Only what the database decided is
+    // read back; the rest is what we sent.
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return items.map(({ session: s }, i) => {
+      const row = byId.get(ids[i]!);
+      if (!row) throw new Error('session insert returned no row');
+      return {
+        id: ids[i]!,
+        realm: s.realm,
+        userId: s.userId,
+        remember: s.remember,
+        createdAt: asDate(row.created_at),
+        lastSeenAt: asDate(row.last_seen_at),
+        idleExpiresAt: s.idleExpiresAt,
+        expiresAt: s.expiresAt,
+        revokedAt: null,
+        ip: s.ip,
+        userAgent: s.userAgent,
+      };
+    });
   }
 
   return {
@@ -88,40 +131,7 @@ export function createSessionsRepo(db: Db): SessionsRepo {
       return toSession(row);
     },
 
-    async createWithEvent(s: NewSession, e: NewEvent): Promise<Session> {
-      createWithEvent ??= prepareCreateWithEvent();
-      const [row] = await createWithEvent.execute({
-        realm: s.realm,
-        userId: s.userId,
-        tokenHash: s.tokenHash,
-        remember: s.remember,
-        idleExpiresAt: s.idleExpiresAt.toISOString(),
-        expiresAt: s.expiresAt.toISOString(),
-        ip: s.ip,
-        userAgent: s.userAgent,
-        eventRealm: e.realm,
-        eventKind: e.kind,
-        eventUserId: e.userId,
-        eventIp: e.ip,
-        eventUserAgent: e.userAgent,
-        eventData: JSON.stringify(e.data ?? {}),
-      });
-      if (!row) throw new Error('session insert returned no row');
-      // Only what the database decided is read back; the rest is what we sent.
-      return {
-        id: row.id,
-        realm: s.realm,
-        userId: s.userId,
-        remember: s.remember,
-        createdAt: row.createdAt,
-        lastSeenAt: row.lastSeenAt,
-        idleExpiresAt: s.idleExpiresAt,
-        expiresAt: s.expiresAt,
-        revokedAt: null,
-        ip: s.ip,
-        userAgent: s.userAgent,
-      };
-    },
+    createManyWithEvents,
 
     async findLiveByTokenHash(tokenHash: Buffer): Promise<SessionWithUser | null> {
       liveByHash ??= prepareLiveByHash();

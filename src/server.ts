@@ -120,7 +120,16 @@ export async function createDostup(config: Config, opts: { logger?: Logger; stor
   });
   const realms = createRealmService({ store, cacheMs: Math.max(1000, config.SESSION_CACHE_MS) });
   const users = createUserService({ store, hasher, common });
-  const login = createLoginService({ users: store.users, events: store.events, hasher, limiter, sessions, onError });
+  const login = createLoginService({
+    users: store.users,
+    events: store.events,
+    hasher,
+    limiter,
+    sessions,
+    onError,
+    // Requests arrive spread over the time a hash takes; a short wait is enough to group them.
+    lookupWaitMs: Math.ceil(config.SIGNIN_GROUP_COMMIT_MS / 5),
+  });
 
   const ring = createKeyRing(resolveSecrets(config));
   const secrets = createOneTimeSecrets({ ring, random: systemRandom });

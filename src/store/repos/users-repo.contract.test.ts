@@ -89,6 +89,17 @@ describeEachDriver('users repository', (getStore) => {
     expect(await s.users.findManyForSignIn(realm, 'login', [])).toEqual(new Map());
   });
 
+  it('findManyForSignIn passes keys as values: array-literal syntax in a key is just characters', async () => {
+    const s = getStore();
+    const realm = await makeRealm(s);
+    // Keys a parser of '{a,b}' literals would split, unquote or read as NULL if they were spliced in.
+    const odd = ['"q,u{o}te"\\@example.org', 'NULL', '{a,b}', ' sp ace ', "o'hara"];
+    const made = await Promise.all(odd.map((key) => s.users.create(newUser(realm, { login: key, loginKey: key }))));
+    const found = await s.users.findManyForSignIn(realm, 'login', [...odd, 'a', 'b', 'q,u{o}te']);
+    expect([...found.keys()].sort()).toEqual([...odd].sort());
+    for (const [i, key] of odd.entries()) expect(found.get(key)?.id).toBe(made[i]?.id);
+  });
+
   it('findForSignIn looks up by normalized keys (case-insensitive) and returns the hash', async () => {
     const s = getStore();
     const realm = await makeRealm(s);

@@ -1,6 +1,6 @@
 // Accounts. The password hash is selected only by findForSignIn: every other read uses
 // `publicColumns`, so a hash cannot reach a page or an API answer by a careless spread.
-import { and, asc, count, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, sql } from 'drizzle-orm';
 import { DostupError } from '../../core/errors.ts';
 import type { Locale, User, UserStatus, UserWithSecret } from '../../core/model.ts';
 import type { NewUser, UsersRepo } from '../../core/ports.ts';
@@ -65,6 +65,19 @@ export function createUsersRepo(db: Db): UsersRepo {
       .prepare(`dostup_user_for_signin_${by}`);
   }
 
+  // The same for several keys at once (sign-ins and recovery requests arriving together share it):
+  // `= any($keys)` keeps one statement text for any number of keys, so it too is prepared once.
+  const manyForSignIn: Partial<Record<keyof typeof LOOKUP, ReturnType<typeof prepareManyForSignIn>>> = {};
+  function prepareManyForSignIn(by: keyof typeof LOOKUP) {
+    return db
+      .select({ ...publicUserColumns, passwordHash: users.passwordHash, key: LOOKUP[by] })
+      .from(users)
+      .where(
+        and(eq(users.realm, sql.placeholder('realm')), sql`${LOOKUP[by]} = any(${sql.placeholder('keys')}::text[])`),
+      )
+      .prepare(`dostup_users_for_signin_many_${by}`);
+  }
+
   return {
     async create(u: NewUser): Promise<User> {
       try {
@@ -117,10 +130,8 @@ export function createUsersRepo(db: Db): UsersRepo {
     async findManyForSignIn(realm, by, keys): Promise<Map<string, UserWithSecret>> {
       const wanted = [...new Set(keys)];
       if (wanted.length === 0) return new Map();
-      const rows = await db
-        .select({ ...publicUserColumns, passwordHash: users.passwordHash, key: LOOKUP[by] })
-        .from(users)
-        .where(and(eq(users.realm, realm), inArray(LOOKUP[by], wanted)));
+      manyForSignIn[by] ??= prepareManyForSignIn(by);
+      const rows = await manyForSignIn[by].execute({ realm, keys: wanted });
       return new Map(
         rows.flatMap(({ key, ...row }) =>
           key === null ? [] : [[key, { ...toUser(row), passwordHash: row.passwordHash }]],

@@ -3,6 +3,7 @@
 // sign-in page must not cost a database write, or bots could fill the table). When a realm adds a
 // step after the password (consent, second factor), the flow is persisted through the flow engine
 // and the response says `continue`.
+import { groupedSignInLookup } from '../../methods/password/grouped-lookup.ts';
 import { type PasswordLoginDeps, type PasswordLoginInput, verifyPasswordLogin } from '../../methods/password/login.ts';
 import type { RequestContext, Session, User } from '../../model.ts';
 import { completed, type Outcome, rejected } from '../../outcome.ts';
@@ -18,6 +19,8 @@ export interface LoginServiceDeps extends PasswordLoginDeps {
   sessions: SessionService;
   /** Where failures of background work (the re-hash after a sign-in) are reported. */
   onError?: (e: unknown) => void;
+  /** While hashes are in flight, a sign-in's account lookup waits this long (ms) to share a statement. */
+  lookupWaitMs?: number;
 }
 
 export interface SignedIn {
@@ -32,13 +35,20 @@ export interface LoginInput extends PasswordLoginInput {
 }
 
 export function createLoginService(deps: LoginServiceDeps) {
+  // The password method looks accounts up through a grouped lookup (grouped-lookup.ts).
+  const findForSignIn = groupedSignInLookup(deps.users, {
+    waitMs: deps.lookupWaitMs ?? 0,
+    moreComing: () => (deps.hasher.inFlight?.() ?? 0) > 0,
+  });
+  const methodDeps: PasswordLoginDeps = { ...deps, users: { ...deps.users, findForSignIn } };
+
   async function signInWithPassword(
     realm: RealmPolicy,
     input: LoginInput,
     ctx: RequestContext,
   ): Promise<Outcome<SignedIn> & { userId?: string | null }> {
     let state: LoginState = loginMachine.initial;
-    const res = await verifyPasswordLogin(deps, realm, input, ctx);
+    const res = await verifyPasswordLogin(methodDeps, realm, input, ctx);
     if (!res.ok) {
       state = move(loginMachine, state, 'awaiting_credentials');
       return { ...rejected(res.error), userId: res.userId };

@@ -7,7 +7,6 @@
 // SESSION_CACHE_MS / ARGON2_* / UV_THREADPOOL_SIZE (passed to the server), DOSTUP_NODE_ARGS (node flags
 // for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), DATABASE_URL (adds a
 // PostgreSQL scenario in a fresh database of its own on that server).
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +22,7 @@ import {
   userEmail,
   userPassword,
 } from './lib/dostup.mjs';
+import { startFloor, whoamiReq } from './lib/floor.mjs';
 import { createFreshDatabase } from './lib/pg.mjs';
 import { loadPhase, whoamiUnderSignin } from './lib/phases.mjs';
 import { recoveryLoad, timingProbe } from './lib/recovery.mjs';
@@ -70,55 +70,12 @@ setTimeout(() => {
 }, cfg.maxRunS * 1000).unref();
 
 const range = (n) => Array.from({ length: n }, (_, i) => i);
-const whoamiReq = (cookie) => ({ method: 'GET', path: '/api/v1/whoami', headers: { cookie } });
 const signinReqs = range(cfg.users).map((i) => ({
   method: 'POST',
   path: '/api/v1/realms/main/login',
   headers: { 'content-type': 'application/json' },
   body: JSON.stringify({ identifier: userEmail(i), password: userPassword(i), remember: false }),
 }));
-
-/**
- * The floor server, started once (with the body of the first real whoami response) and kept for
- * the whole run, so it can be measured right before and right after every whoami phase.
- */
-async function startFloor(body) {
-  const port = await freePort();
-  const file = path.join(os.tmpdir(), `dostup-bench-floor-${process.pid}.json`);
-  fs.writeFileSync(file, body);
-  const child = spawn(
-    process.execPath,
-    [path.join(HERE, 'lib/floor-server.mjs'), String(port), file, String(cfg.maxRunS)],
-    { stdio: 'inherit' },
-  );
-  children.add(child);
-  const base = `http://127.0.0.1:${port}`;
-  const stop = () => {
-    child.kill('SIGTERM');
-    children.delete(child);
-    fs.rmSync(file, { force: true });
-  };
-  try {
-    for (let i = 0; ; i++) {
-      if (i > 100) throw new Error('floor server not up in 10 s');
-      try {
-        if ((await jsonRequest(base, 'GET', '/health', { timeoutMs: 1000 })).status === 200) break;
-      } catch {}
-      await sleep(100);
-    }
-  } catch (e) {
-    stop();
-    throw e;
-  }
-  return {
-    // Same requests (cookies included) as the whoami phase: only the server side differs.
-    measure: async (name, cookies) => ({
-      ...(await loadPhase(name, { base, pid: child.pid, requests: cookies.map(whoamiReq), cfg })),
-      bodyBytes: Buffer.byteLength(body),
-    }),
-    stop,
-  };
-}
 
 /** The sign-in yardstick again: raw argon2 verify, 2 in flight, in this process (the server idle). */
 async function argon2Now(label) {
@@ -163,7 +120,7 @@ async function scenario(label, databaseUrl, ctx) {
     const cookies = sessions.map((s) => s.cookie);
     if (!ctx.floorServer) {
       log(`floor: bare fastify route, ${whoamiBytes}-byte body (a real whoami response)`);
-      ctx.floorServer = await startFloor(who.text);
+      ctx.floorServer = await startFloor(who.text, { cfg, children, maxS: cfg.maxRunS });
     }
     const whoamiReqs = cookies.map(whoamiReq);
     const base = srv.base;

@@ -56,9 +56,14 @@ function requests(lib, side) {
 // The sign-in yardstick and the whoami one (null for the other scenarios).
 const argon2 = scenario === 'signin' ? await import(path.join(A, 'bench/lib/argon2-rate.mjs')) : null;
 const floorLib = scenario === 'whoami' ? await import(path.join(A, 'bench/lib/floor.mjs')) : null;
-let floor = null;
+let floor = null; // started with the first side's whoami body, below
 const yardstick = argon2 ? 'raw argon2' : 'the floor';
-let raw = null;
+// Whoami's floor is measured with side A's cookies (B's sessions are its own; the floor ignores them).
+const measureYardstick = argon2
+  ? async () => (await argon2.argon2Verify({ params: argon2.argon2ParamsFromEnv(process.env), seconds: 3 })).perSec
+  : floorLib
+    ? async () => (await floor.measure('floor', sides[0].cookies)).rps
+    : null;
 const sides = [
   { name: 'A', root: A, out: [] },
   { name: 'B', root: B, out: [] },
@@ -91,21 +96,15 @@ try {
         cfg: { ...cfg, duration: 10 },
       });
   }
-  // Whoami's floor is measured with side A's cookies (B's sessions are its own; the floor ignores them).
-  raw = argon2
-    ? async () => (await argon2.argon2Verify({ params: argon2.argon2ParamsFromEnv(process.env), seconds: 3 })).perSec
-    : floor
-      ? async () => (await floor.measure('floor', sides[0].cookies)).rps
-      : null;
-  let rawBefore = raw ? await raw() : null;
+  let before = measureYardstick ? await measureYardstick() : null;
   for (let i = 0; i < rounds; i++) {
     for (const s of i % 2 ? [sides[1], sides[0]] : sides) {
       const lib = libs.get(s.root);
       const o = await lib.p.loadPhase(scenario, { base: s.srv.base, pid: s.srv.pid, requests: requests(lib, s), cfg });
-      if (raw) {
-        const rawAfter = await raw();
-        o.ratio = o.rps / ((rawBefore + rawAfter) / 2);
-        rawBefore = rawAfter;
+      if (measureYardstick) {
+        const after = await measureYardstick();
+        o.ratio = o.rps / ((before + after) / 2);
+        before = after;
       }
       s.out.push(o);
       console.log(
@@ -121,6 +120,6 @@ const mean = (xs) => xs.reduce((a, x) => a + x, 0) / xs.length;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 for (const s of sides) {
   console.log(
-    `${s.name} (${s.root}): ${mean(s.out.map((o) => o.rps)).toFixed(0)} req/s mean; server CPU ${median(s.out.map((o) => o.serverCpuMsPerReq)).toFixed(3)} ms/req median, event loop ${median(s.out.map((o) => o.serverMainThreadCpuMsPerReq)).toFixed(3)}${raw ? `; of ${yardstick} ${median(s.out.map((o) => o.ratio * 100)).toFixed(1)} % median (${s.out.map((o) => (o.ratio * 100).toFixed(0)).join(', ')})` : ''}`,
+    `${s.name} (${s.root}): ${mean(s.out.map((o) => o.rps)).toFixed(0)} req/s mean; server CPU ${median(s.out.map((o) => o.serverCpuMsPerReq)).toFixed(3)} ms/req median, event loop ${median(s.out.map((o) => o.serverMainThreadCpuMsPerReq)).toFixed(3)}${measureYardstick ? `; of ${yardstick} ${median(s.out.map((o) => o.ratio * 100)).toFixed(1)} % median (${s.out.map((o) => (o.ratio * 100).toFixed(0)).join(', ')})` : ''}`,
   );
 }

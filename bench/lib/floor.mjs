@@ -14,16 +14,20 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const whoamiReq = (cookie) => ({ method: 'GET', path: '/api/v1/whoami', headers: { cookie } });
 
 /**
- * Starts the floor server; `children` (a Set) gets its process so the caller's exit handler can kill
+ * Starts the floor server (`coalesce`: with Dostup's write coalescing, see floor-server.mjs); `children` (a Set) gets its process so the caller's exit handler can kill
  * it; `maxS` bounds its life even if the caller dies without stopping it.
  */
-export async function startFloor(body, { cfg, children = new Set(), maxS = 1800 }) {
+export async function startFloor(body, { cfg, children = new Set(), maxS = 1800, coalesce = false }) {
   const port = await freePort();
   const file = path.join(os.tmpdir(), `dostup-bench-floor-${process.pid}-${port}.json`);
   fs.writeFileSync(file, body);
-  const child = spawn(process.execPath, [path.join(HERE, 'floor-server.mjs'), String(port), file, String(maxS)], {
-    stdio: 'inherit',
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(HERE, 'floor-server.mjs'), String(port), file, String(maxS), ...(coalesce ? ['coalesce'] : [])],
+    {
+      stdio: 'inherit',
+    },
+  );
   children.add(child);
   const base = `http://127.0.0.1:${port}`;
   const stop = () => {

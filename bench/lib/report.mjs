@@ -39,6 +39,13 @@ export function yardsticksOf(s) {
   };
 }
 
+/** whoami against the floor with the same write coalescing (run.mjs): what is left is Dostup's own work. */
+function likeForLike(s) {
+  const c = s.yardsticks.coalescedFloor;
+  if (!c) return '';
+  return `; like for like, ${r2((s.whoami.rps / c.rps) * 100)}% of the floor with the same write coalescing (${c.rps} req/s, ${c.serverCpuMsPerReq} CPU ms per request)`;
+}
+
 export function evaluateGoals(s) {
   const g = [];
   const add = (goal, measured, met, cpuView = '') =>
@@ -51,7 +58,7 @@ export function evaluateGoals(s) {
     `${r2(wf * 100)}% of ${floor.text}, p99 ${s.whoami.p99} ms`,
     wf >= GOALS.whoamiVsFloor && s.whoami.p99 < GOALS.whoamiP99Ms,
     `floor ${floor.cpuMsPerReq} / whoami ${s.whoami.serverCpuMsPerReq} CPU ms per request = ${r2(wCpu * 100)}% ` +
-      `(${wCpu >= GOALS.whoamiVsFloor ? 'met' : 'not met'})`,
+      `(${wCpu >= GOALS.whoamiVsFloor ? 'met' : 'not met'})${likeForLike(s)}`,
   );
   const sa = s.signin.rps / verify.perSec;
   const sCpu = verify.cpuMsPerOp / s.signin.serverCpuMsPerReq;
@@ -120,6 +127,8 @@ export function printReport(result) {
     vs,
   });
   rows.push(row('floor: bare fastify, same body', f, ''));
+  const cf = result.scenarios[0]?.yardsticks.coalescedFloor;
+  if (cf) rows.push(row('floor, coalesced writes', cf, 'bare route + write-coalescer.ts'));
   for (const s of result.scenarios) {
     const y = yardsticksOf(s);
     const verify4 = a.verify.find((v) => v.inFlight === 4)?.perSec;
@@ -128,7 +137,10 @@ export function printReport(result) {
         s.signin,
         `${r2((s.signin.rps / y.verify.perSec) * 100)}% of argon2 verify x2 (${r2((s.signin.rps / verify4) * 100)}% of the run's x4)`,
       ],
-      [s.whoami, `${r2((s.whoami.rps / y.floor.rps) * 100)}% of floor`],
+      [
+        s.whoami,
+        `${r2((s.whoami.rps / y.floor.rps) * 100)}% of floor${s.yardsticks.coalescedFloor ? `, ${r2((s.whoami.rps / s.yardsticks.coalescedFloor.rps) * 100)}% of coalesced` : ''}`,
+      ],
       [
         s.whoamiUnderSignin,
         `paced ${s.whoamiUnderSignin.targetRate}/s; sign-in ${s.whoamiUnderSignin.concurrentSignin.rps}/s`,

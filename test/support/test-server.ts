@@ -34,6 +34,8 @@ export interface StartOptions {
   pg?: boolean;
   /** Also listen on 127.0.0.1:<random port> and report baseUrl (for tests needing a real socket). */
   listen?: boolean;
+  /** Test-only routes added before the app is ready (e.g. to watch the response pipeline from inside). */
+  routes?: (app: FastifyInstance) => void;
 }
 
 export interface TestDostup {
@@ -97,6 +99,7 @@ export async function startTestDostup(opts: StartOptions = {}): Promise<TestDost
   try {
     await prepareForServing(d);
     app = await d.http();
+    opts.routes?.(app);
     d.startBackground();
     await app.ready();
     if (opts.listen) baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
